@@ -1,0 +1,105 @@
+/**
+ * RequestOptions: what a client request() takes, and its encoding into a message (URI →
+ * options per RFC 7252 §6.4, then all options in ascending order, §3.1). Application edge:
+ * it allocates a small option list per request.
+ */
+import { CODE_GET, parseCode } from "../constants.js";
+import { CoapError } from "../errors.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
+import { parseCoapUri } from "../uri/uri.js";
+import type { MessageWriter } from "../wire/writer.js";
+import { COAP_PORT } from "../constants.js";
+
+export type OptionValue = Uint8Array | string | number;
+
+export interface RequestOptions {
+	/** Method code or name ("GET", "post" ...); default GET. */
+	method?: number | string;
+	/** coap://host[:port]/path?query. A host name (not an IP literal) needs `address` too, and is sent as Uri-Host. */
+	uri?: string;
+	/** Destination IP address (numeric). Overrides the URI's host for addressing. */
+	address?: string;
+	/** Destination port (default: the URI's, or 5683). */
+	port?: number;
+	/** Path when no URI is given: "/a/b" or ["a", "b"]. */
+	path?: string | readonly string[];
+	/** Uri-Query arguments when no URI is given. */
+	query?: readonly string[];
+	payload?: Uint8Array | string;
+	contentFormat?: number;
+	accept?: number;
+	/** CON (default) or NON. */
+	confirmable?: boolean;
+	/** Further options as [number, value] pairs (any order). */
+	options?: readonly (readonly [number, OptionValue])[];
+	/** Give up after this long without a response (default: tuning.requestTimeoutMs). */
+	timeoutMs?: number;
+}
+
+/** A request reduced to what goes on the wire. */
+export interface EncodedRequest {
+	method: number;
+	address: string;
+	port: number;
+	confirmable: boolean;
+	options: [number, OptionValue][];
+	payload: Uint8Array | string | null;
+	timeoutMs: number;
+}
+
+/** Resolves RequestOptions into an EncodedRequest; throws CoapError("COAP_BAD_URI") or TypeError. */
+export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): EncodedRequest {
+	let method = CODE_GET;
+	if (typeof o.method === "number") method = o.method;
+	else if (typeof o.method === "string") method = parseCode(o.method);
+	if (!(method >= 1 && method <= 31)) throw new TypeError("method must be a request code 0.01..0.31 or a method name, got " + String(o.method));
+	const options: [number, OptionValue][] = [];
+	let address = o.address;
+	let port = o.port;
+	if (o.uri !== undefined) {
+		const u = parseCoapUri(o.uri);
+		if (typeof u === "string") throw new CoapError("COAP_BAD_URI", u);
+		if (!u.hostIsLiteral) {
+			options.push([OPT_URI_HOST, u.host]); // §6.4 step 5
+			if (address === undefined) throw new CoapError("COAP_BAD_URI", "host name " + u.host + " needs resolving: pass `address` as well");
+		}
+		address ??= u.host;
+		port ??= u.port;
+		for (const s of u.path) options.push([OPT_URI_PATH, s]);
+		for (const q of u.query) options.push([OPT_URI_QUERY, q]);
+	} else {
+		if (address === undefined) throw new TypeError("request needs `uri` or `address`");
+		const p = o.path ?? [];
+		const segs = typeof p === "string" ? p.split("/").filter((s) => s.length > 0) : p;
+		for (const s of segs) options.push([OPT_URI_PATH, s]);
+		for (const q of o.query ?? []) options.push([OPT_URI_QUERY, q]);
+	}
+	if (o.contentFormat !== undefined && o.contentFormat >= 0) options.push([OPT_CONTENT_FORMAT, o.contentFormat]);
+	if (o.accept !== undefined && o.accept >= 0) options.push([OPT_ACCEPT, o.accept]);
+	for (const extra of o.options ?? []) options.push([extra[0], extra[1]]);
+	// Stable sort by number keeps repeated options (Uri-Path ...) in order.
+	options.sort((a, b) => a[0] - b[0]);
+	const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
+	if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0, got " + timeoutMs);
+	return {
+		method,
+		address,
+		port: port ?? COAP_PORT,
+		confirmable: o.confirmable !== false,
+		options,
+		payload: o.payload === undefined || o.payload.length === 0 ? null : o.payload,
+		timeoutMs,
+	};
+}
+
+/** Writes options and payload of `r` after a header already written by the caller. */
+export function writeRequestBody(w: MessageWriter, r: EncodedRequest): void {
+	for (const [num, v] of r.options) {
+		if (typeof v === "number") w.uintOption(num, v);
+		else if (typeof v === "string") w.stringOption(num, v);
+		else w.option(num, v, 0, v.length);
+	}
+	if (r.payload === null) return;
+	if (typeof r.payload === "string") w.payloadText(r.payload);
+	else w.payload(r.payload, 0, r.payload.length);
+}

@@ -1,0 +1,855 @@
+/**
+ * Endpoint: one UDP socket speaking CoAP (RFC 7252) as client and server. It composes the
+ * message layer (§4: CON/NON/ACK/RST, retransmission with exponential back-off, duplicate
+ * detection, message IDs, NSTART), the request/response layer (§5: tokens, piggybacked and
+ * separate responses, option processing) and the server's resource dispatch.
+ *
+ * Memory: every buffer and slot is allocated in the constructor from `Limits`; the receive
+ * and send paths reuse them. When a table is full the outcome is defined: a client request
+ * rejects with CoapError("COAP_CAPACITY"); a server answers 5.03 Service Unavailable with
+ * Max-Age (RFC 7252 §5.9.3.4); the dedup table forgets its oldest entry (dedup.ts).
+ *
+ * I/O comes through the ports of host.ts: the socket is an ECMA-419 UDP class, time is read
+ * from `clock.now()` and one timer is re-armed to the earliest slot deadline.
+ * Received datagrams are owned by the endpoint once read (ECMA-419 `read()` returns a fresh
+ * buffer each time), so a request's bytes stay valid while an async handler works on them.
+ *
+ * Leaves out (see the issues): Observe, Blockwise, No-Response, Echo/Request-Tag, multicast,
+ * OSCORE; proxying (a request with Proxy-Uri or Proxy-Scheme gets 5.05, §5.7.2).
+ */
+import { ClientResponse } from "./client/response.js";
+import { prepareRequest, writeRequestBody, type RequestOptions } from "./client/options.js";
+import {
+	CODE_BAD_OPTION,
+	CODE_CHANGED,
+	CODE_CONTENT,
+	CODE_DELETE,
+	CODE_DELETED,
+	CODE_EMPTY,
+	CODE_FETCH,
+	CODE_GET,
+	CODE_INTERNAL_SERVER_ERROR,
+	CODE_METHOD_NOT_ALLOWED,
+	CODE_NOT_ACCEPTABLE,
+	CODE_NOT_FOUND,
+	CODE_PROXYING_NOT_SUPPORTED,
+	CODE_SERVICE_UNAVAILABLE,
+	CODE_UNSUPPORTED_CONTENT_FORMAT,
+	CODE_VALID,
+	FORMAT_LINK_FORMAT,
+	TYPE_ACK,
+	TYPE_CON,
+	TYPE_NON,
+	TYPE_RST,
+	isIdempotent,
+	isRequest,
+	isResponse,
+} from "./constants.js";
+import { CoapError, E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.js";
+import type { Datagram, Ports, Timer, UdpSocket } from "./host.js";
+import { DUP_CACHED, DUP_EMPTY_ACK, DUP_LOST, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
+import { ClientSlot, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_URI_QUERY, optionName } from "./options.js";
+import { linkFormat } from "./server/linkformat.js";
+import { CoapRequest } from "./server/request.js";
+import { ResponseBuilder } from "./server/response.js";
+import { pathEquals, type Resource, type Router } from "./server/router.js";
+import { DEFAULT_LIMITS, DEFAULT_TUNING, checkLimits, checkTuning, exchangeLifetime, nonLifetime, type Limits, type Tuning } from "./tuning.js";
+import { MessageView } from "./wire/view.js";
+import { MessageWriter } from "./wire/writer.js";
+
+/** Called for every datagram sent or received (diagnostics, `-v`); bytes are borrowed. */
+export type TraceFn = (outgoing: boolean, bytes: Uint8Array, length: number, address: string, port: number) => void;
+
+export interface EndpointOptions {
+	ports: Ports;
+	/** Local port to bind (default 0: ephemeral). */
+	port?: number;
+	/** Local address to bind (default: all interfaces). */
+	address?: string;
+	limits?: Partial<Limits>;
+	tuning?: Partial<Tuning>;
+	/** Resources to serve. Without one, every request is answered 4.04. */
+	router?: Router;
+	trace?: TraceFn;
+	/** Called if the socket reports an error. */
+	onError?: (error: unknown) => void;
+}
+
+/** Counters for diagnostics and tests (never reset; wrap-safe for a device's lifetime in practice). */
+export interface EndpointStats {
+	received: number;
+	sent: number;
+	retransmitted: number;
+	duplicates: number;
+	malformed: number;
+	resets: number;
+	capacityRejected: number;
+}
+
+const WELL_KNOWN: readonly Uint8Array[] = Object.freeze([
+	Uint8Array.of(0x2e, 0x77, 0x65, 0x6c, 0x6c, 0x2d, 0x6b, 0x6e, 0x6f, 0x77, 0x6e), // ".well-known"
+	Uint8Array.of(0x63, 0x6f, 0x72, 0x65), // "core"
+]);
+
+export class Endpoint {
+	readonly limits: Readonly<Limits>;
+	readonly tuning: Readonly<Tuning>;
+	readonly stats: EndpointStats = { received: 0, sent: 0, retransmitted: 0, duplicates: 0, malformed: 0, resets: 0, capacityRejected: 0 };
+	readonly #ports: Ports;
+	readonly #socket: UdpSocket;
+	readonly #timer: Timer;
+	readonly #router: Router | undefined;
+	readonly #trace: TraceFn | undefined;
+	readonly #onError: ((e: unknown) => void) | undefined;
+	readonly #exchangeLifetime: number;
+	readonly #nonLifetime: number;
+	// Receive side: one view, request and response builder for requests answered at once.
+	#view: MessageView;
+	#request: CoapRequest;
+	#response: ResponseBuilder;
+	readonly #responseView: MessageView;
+	// Send side: one buffer and writer for everything not kept for retransmission.
+	readonly #tx: Uint8Array;
+	readonly #writer: MessageWriter;
+	readonly #slotWriter: MessageWriter;
+	readonly #dedup: DedupCache;
+	readonly #clients: ClientSlot[] = [];
+	readonly #servers: ServerSlot[] = [];
+	readonly #random4 = new Uint8Array(4);
+	#mid = 0;
+	#seq = 0;
+	#armedAt = -1;
+	#closed = false;
+
+	constructor(options: EndpointOptions) {
+		if (!options || !options.ports) throw new TypeError("Endpoint needs { ports }");
+		const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+		const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
+		checkLimits(limits);
+		checkTuning(tuning);
+		this.limits = Object.freeze(limits);
+		this.tuning = Object.freeze(tuning);
+		this.#ports = options.ports;
+		this.#router = options.router;
+		this.#trace = options.trace;
+		this.#onError = options.onError;
+		this.#exchangeLifetime = exchangeLifetime(tuning);
+		this.#nonLifetime = nonLifetime(tuning);
+		const m = limits.maxMessageSize;
+		this.#view = new MessageView(limits.maxOptions);
+		this.#request = new CoapRequest(this.#view);
+		this.#response = new ResponseBuilder();
+		this.#responseView = new MessageView(limits.maxOptions);
+		this.#tx = new Uint8Array(m);
+		this.#writer = new MessageWriter(this.#tx);
+		this.#slotWriter = new MessageWriter(this.#tx);
+		this.#dedup = new DedupCache(limits.dedupEntries, limits.dedupCacheBytes);
+		// One arena for all slot buffers, cut into views once.
+		const arena = new Uint8Array((limits.clientExchanges + limits.serverExchanges) * m);
+		for (let i = 0; i < limits.clientExchanges; i++) this.#clients.push(new ClientSlot(arena.subarray(i * m, (i + 1) * m)));
+		for (let i = 0; i < limits.serverExchanges; i++) {
+			const o = (limits.clientExchanges + i) * m;
+			this.#servers.push(new ServerSlot(arena.subarray(o, o + m), limits.maxOptions));
+		}
+		const r = this.#random4;
+		this.#ports.random(r);
+		this.#mid = (r[0]! << 8) | r[1]!; // §4.4: the initial Message ID SHOULD be randomized
+		this.#timer = options.ports.clock.createTimer(this.#onTimer, this);
+		this.#socket = new options.ports.udp({
+			port: options.port ?? 0,
+			address: options.address,
+			target: this,
+			onReadable,
+			onError,
+		});
+	}
+
+	/** The bound local port, where the socket reports it (Node host and sim do). */
+	get port(): number {
+		return (this.#socket as unknown as { port?: number }).port ?? 0;
+	}
+
+	/** The underlying socket (for hosts: multicast membership and the like). */
+	get socket(): UdpSocket {
+		return this.#socket;
+	}
+
+	// ---------------------------------------------------------------- client
+
+	/**
+	 * Sends a request and resolves with the response (any code: check `response.ok`), or
+	 * rejects with CoapError: COAP_TIMEOUT, COAP_RESET, COAP_CAPACITY (no free exchange slot),
+	 * COAP_OVERFLOW (request larger than maxMessageSize), COAP_BAD_URI, COAP_CLOSED.
+	 */
+	request(options: RequestOptions): Promise<ClientResponse> {
+		return new Promise<ClientResponse>((resolve, reject) => {
+			if (this.#closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
+			const r = prepareRequest(options, this.tuning.requestTimeoutMs);
+			let slot: ClientSlot | undefined;
+			for (const s of this.#clients) if (s.state === SLOT_FREE) { slot = s; break; }
+			if (slot === undefined) {
+				this.stats.capacityRejected++;
+				throw new CoapError("COAP_CAPACITY", "all " + this.limits.clientExchanges + " client exchange slots are in use");
+			}
+			const now = this.#ports.clock.now();
+			this.#newToken(slot);
+			slot.mid = this.#nextMid();
+			const w = this.#slotWriter;
+			w.buf = slot.buf;
+			w.header(r.confirmable ? TYPE_CON : TYPE_NON, r.method, slot.mid, slot.token, 0, slot.tokenLength);
+			writeRequestBody(w, r);
+			const length = w.finish();
+			w.buf = this.#tx;
+			if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + this.limits.maxMessageSize);
+			slot.generation++;
+			slot.seq = ++this.#seq;
+			slot.length = length;
+			slot.address = r.address;
+			slot.port = r.port;
+			slot.confirmable = r.confirmable;
+			slot.resolve = resolve;
+			slot.reject = reject;
+			slot.retransmits = 0;
+			slot.giveUpAt = now + r.timeoutMs;
+			slot.retransmitAt = -1;
+			slot.state = SLOT_QUEUED;
+			this.#startQueued(now, slot.address, slot.port);
+			this.#rearm();
+		});
+	}
+
+	/** §5.3.1: tokens are random (32 bits here) and unique among this endpoint's outstanding requests. */
+	#newToken(slot: ClientSlot): void {
+		const t = slot.token;
+		for (;;) {
+			this.#ports.random(t.subarray(0, 4));
+			slot.tokenLength = 4;
+			let clash = false;
+			for (const o of this.#clients) {
+				if (o !== slot && o.state !== SLOT_FREE && o.tokenLength === 4 && o.token[0] === t[0] && o.token[1] === t[1] && o.token[2] === t[2] && o.token[3] === t[3]) clash = true;
+			}
+			if (!clash) return;
+		}
+	}
+
+	#nextMid(): number {
+		this.#mid = (this.#mid + 1) & 0xffff;
+		return this.#mid;
+	}
+
+	/** §4.7 NSTART: outstanding interactions toward a peer. */
+	#outstanding(address: string, port: number): number {
+		let n = 0;
+		for (const s of this.#clients) {
+			if ((s.state === SLOT_WAIT_ACK || (s.state === SLOT_WAIT_RESPONSE && !s.confirmable)) && s.port === port && s.address === address) n++;
+		}
+		return n;
+	}
+
+	/** Starts queued requests toward address:port while NSTART allows, oldest first. */
+	#startQueued(now: number, address: string, port: number): void {
+		let room = this.tuning.nstart - this.#outstanding(address, port);
+		while (room > 0) {
+			let next: ClientSlot | undefined;
+			for (const s of this.#clients) {
+				if (s.state === SLOT_QUEUED && s.port === port && s.address === address && (next === undefined || s.seq < next.seq)) next = s;
+			}
+			if (next === undefined) return;
+			room--;
+			if (next.confirmable) {
+				next.state = SLOT_WAIT_ACK;
+				// §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR.
+				next.timeoutMs = this.tuning.ackTimeoutMs * (1 + (this.tuning.ackRandomFactor - 1) * this.#random01());
+				next.retransmitAt = now + next.timeoutMs;
+			} else {
+				next.state = SLOT_WAIT_RESPONSE;
+				next.retransmitAt = -1;
+			}
+			this.#send(next.buf, next.length, next.address, next.port);
+		}
+	}
+
+	#random01(): number {
+		const r = this.#random4;
+		this.#ports.random(r);
+		return ((r[0]! << 8) | r[1]!) / 65536;
+	}
+
+	#finishClient(slot: ClientSlot, response: ClientResponse | null, error: CoapError | null): void {
+		const resolve = slot.resolve;
+		const reject = slot.reject;
+		slot.state = SLOT_FREE;
+		slot.resolve = slot.reject = null;
+		slot.retransmitAt = slot.giveUpAt = -1;
+		slot.generation++;
+		this.#startQueued(this.#ports.clock.now(), slot.address, slot.port);
+		this.#rearm();
+		// Call out last: our tables are consistent before user code runs.
+		if (response !== null) resolve!(response);
+		else reject!(error!);
+	}
+
+	// ---------------------------------------------------------------- receive
+
+	/** Called by the socket's onReadable (module-level function below). */
+	receiveDatagram(d: Datagram): void {
+		if (this.#closed) return;
+		const bytes = new Uint8Array(d);
+		this.receive(bytes, bytes.length, d.address, d.port);
+	}
+
+	/**
+	 * Processes one datagram. `bytes` is owned by the endpoint from here on (it may be kept while
+	 * an async handler answers the request). Never throws on peer input.
+	 */
+	receive(bytes: Uint8Array, length: number, address: string, port: number): void {
+		this.stats.received++;
+		if (this.#trace) this.#trace(false, bytes, length, address, port);
+		const v = this.#view;
+		const st = v.parse(bytes, length);
+		if (st < 0 && st !== E_TOO_MANY_OPTIONS) {
+			this.stats.malformed++;
+			// §4.2 / §4.3: a CON with a message format error is rejected with Reset; anything else
+			// (NON, ACK, RST, unknown version, shorter than a header) is silently ignored.
+			if ((st === E_FORMAT || st === E_TRUNCATED) && length >= 4 && v.type === TYPE_CON) this.#sendEmpty(TYPE_RST, v.mid, address, port);
+			return;
+		}
+		const code = v.code;
+		const type = v.type;
+		if (code === CODE_EMPTY) {
+			if (type === TYPE_CON) this.#sendEmpty(TYPE_RST, v.mid, address, port); // §4.3: CoAP ping → Reset
+			else if (type === TYPE_ACK) this.#onAck(v.mid, address, port);
+			else if (type === TYPE_RST) this.#onReset(v.mid, address, port);
+			return; // §4.3: an empty NON is ignored
+		}
+		if (isRequest(code)) {
+			if (type === TYPE_CON || type === TYPE_NON) this.#onRequest(st, address, port);
+			else this.stats.malformed++; // a request in an ACK or RST: not a valid message (§4.2, §4.3)
+			return;
+		}
+		if (isResponse(code)) {
+			this.#onResponse(st, address, port);
+			return;
+		}
+		// Classes 1, 3, 6, 7 are reserved (§12.1): treat as a message format error.
+		this.stats.malformed++;
+		if (type === TYPE_CON) this.#sendEmpty(TYPE_RST, v.mid, address, port);
+	}
+
+	#onAck(mid: number, address: string, port: number): void {
+		for (const s of this.#clients) {
+			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
+				// §5.2.2: an empty ACK means the response comes separately; stop retransmitting.
+				s.state = SLOT_WAIT_RESPONSE;
+				s.retransmitAt = -1;
+				this.#startQueued(this.#ports.clock.now(), address, port);
+				this.#rearm();
+				return;
+			}
+		}
+		for (const s of this.#servers) {
+			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
+				this.#freeServer(s);
+				return;
+			}
+		}
+	}
+
+	#onReset(mid: number, address: string, port: number): void {
+		this.stats.resets++;
+		for (const s of this.#clients) {
+			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE) && s.mid === mid && s.port === port && s.address === address) {
+				this.#finishClient(s, null, new CoapError("COAP_RESET", "the server answered with Reset"));
+				return;
+			}
+		}
+		for (const s of this.#servers) {
+			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
+				this.#freeServer(s); // §4.2: the peer rejected our separate response
+				return;
+			}
+		}
+	}
+
+	#onResponse(st: number, address: string, port: number): void {
+		const v = this.#view;
+		const type = v.type;
+		if (type === TYPE_RST) {
+			this.stats.malformed++; // §4.3: a Reset carries no response
+			return;
+		}
+		// Match token and source (§5.3.2); a piggybacked response must also match the MID.
+		let slot: ClientSlot | undefined;
+		for (const s of this.#clients) {
+			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE) && s.port === port && s.address === address && v.tokenEquals(s.token, 0, s.tokenLength)) {
+				if (type !== TYPE_ACK || s.mid === v.mid) slot = s;
+				break;
+			}
+		}
+		if (type === TYPE_CON) {
+			// §4.5: a duplicate CON response is acknowledged again, not delivered twice.
+			const now = this.#ports.clock.now();
+			const d = this.#dedup.find(address, port, v.mid, now);
+			if (d >= 0) {
+				this.stats.duplicates++;
+				this.#sendEmpty(this.#dedup.state(d) === DUP_RESET ? TYPE_RST : TYPE_ACK, v.mid, address, port);
+				return;
+			}
+			const e = this.#dedup.insert(address, port, v.mid, now, this.#exchangeLifetime);
+			// §5.4.1: unrecognised critical options in a CON response → reject it.
+			if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
+				this.#dedup.setState(e, DUP_RESET);
+				this.#sendEmpty(TYPE_RST, v.mid, address, port);
+				return;
+			}
+			this.#dedup.setState(e, DUP_EMPTY_ACK);
+			this.#sendEmpty(TYPE_ACK, v.mid, address, port);
+		} else if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
+			// §5.3.2: a NON response nobody waits for may be rejected with Reset; an ACK
+			// carrying an unknown or bad response is ignored (its request will time out).
+			if (type === TYPE_NON) this.#sendEmpty(TYPE_RST, v.mid, address, port);
+			return;
+		}
+		this.#finishClient(slot, new ClientResponse(v, address, port), null);
+	}
+
+	// ---------------------------------------------------------------- server
+
+	#onRequest(st: number, address: string, port: number): void {
+		const v = this.#view;
+		const now = this.#ports.clock.now();
+		const con = v.type === TYPE_CON;
+		const mid = v.mid;
+		let d = this.#dedup.find(address, port, mid, now);
+		if (d >= 0) {
+			this.stats.duplicates++;
+			// §4.5: a duplicate NON is ignored; a duplicate CON gets the same reply again.
+			if (!con) return;
+			const state = this.#dedup.state(d);
+			if (state === DUP_CACHED) {
+				const off = this.#dedup.cachedOffset(d);
+				this.#send(this.#dedup.arena.subarray(off), this.#dedup.cachedLength(d), address, port);
+				return;
+			}
+			if (state === DUP_EMPTY_ACK || state === DUP_RESET) {
+				this.#sendEmpty(state === DUP_RESET ? TYPE_RST : TYPE_ACK, mid, address, port);
+				return;
+			}
+			if (state === DUP_SEEN) return; // still being processed: the reply will come
+			// DUP_LOST: the reply fell out of the cache. §4.5 allows processing an idempotent
+			// request again; a non-idempotent one is not repeated: 5.03 (capacity).
+			if (!isIdempotent(v.code)) {
+				this.#replyNow(d, CODE_SERVICE_UNAVAILABLE, "reply no longer cached", address, port);
+				return;
+			}
+			this.#dedup.setState(d, DUP_SEEN);
+		} else {
+			d = this.#dedup.insert(address, port, mid, now, con ? this.#exchangeLifetime : this.#nonLifetime);
+		}
+		if (st === E_TOO_MANY_OPTIONS) {
+			// More options than maxOptions: we cannot know all of them, so we cannot process it.
+			this.#replyNow(d, CODE_BAD_OPTION, "too many options (limit " + this.limits.maxOptions + ")", address, port);
+			return;
+		}
+		// §5.7.2: this endpoint is not a proxy.
+		if (v.find(OPT_PROXY_URI) >= 0 || v.find(OPT_PROXY_SCHEME) >= 0) {
+			this.#replyNow(d, CODE_PROXYING_NOT_SUPPORTED, "not a proxy", address, port);
+			return;
+		}
+		const bad = v.firstBadCritical();
+		if (bad >= 0) {
+			// §5.4.1: unrecognised critical option in a CON request → 4.02 with a diagnostic;
+			// in a NON request → reject the message (§4.3), here with a Reset.
+			if (con) this.#replyNow(d, CODE_BAD_OPTION, "unrecognised critical option " + optionName(v.optNumber[bad]!), address, port);
+			else {
+				this.#dedup.setState(d, DUP_RESET);
+				this.#sendEmpty(TYPE_RST, mid, address, port);
+			}
+			return;
+		}
+		this.#dispatch(d, address, port);
+	}
+
+	/**
+	 * Answers the request in #view at once with `code` and a diagnostic payload (§5.5.2):
+	 * piggybacked for CON, a NON response for NON (§5.2.3).
+	 */
+	#replyNow(d: number, code: number, diagnostic: string, address: string, port: number): void {
+		const res = this.#response;
+		res.reset();
+		res.code = code;
+		res.payload = diagnostic;
+		if (code === CODE_SERVICE_UNAVAILABLE) res.maxAge = 1; // §5.9.3.4: Max-Age says when to retry
+		this.#respond(d, this.#view, res, address, port);
+	}
+
+	#dispatch(d: number, address: string, port: number): void {
+		const v = this.#view;
+		const res = this.#response;
+		const req = this.#request;
+		res.reset();
+		req.address = address;
+		req.port = port;
+		const router = this.#router;
+		const resource = router?.match(v);
+		if (resource === undefined) {
+			if (router !== undefined && pathEquals(v, WELL_KNOWN) && v.code === CODE_GET) {
+				this.#wellKnown(router.resources);
+				this.#respond(d, v, res, address, port);
+				return;
+			}
+			res.code = CODE_NOT_FOUND;
+			this.#respond(d, v, res, address, port);
+			return;
+		}
+		const handler = resource.handler(v.code);
+		if (handler === undefined) {
+			res.code = CODE_METHOD_NOT_ALLOWED; // §5.9.2.6
+			this.#respond(d, v, res, address, port);
+			return;
+		}
+		// §5.10.4: an Accept the resource cannot produce → 4.06.
+		const accept = v.uintOf(OPT_ACCEPT, -1);
+		if (accept >= 0 && resource.ct.length > 0 && resource.ct.indexOf(accept) < 0) {
+			res.code = CODE_NOT_ACCEPTABLE;
+			this.#respond(d, v, res, address, port);
+			return;
+		}
+		// §5.10.3 / §5.9.2.9: a payload in a format the resource does not take → 4.15.
+		if (resource.accepts !== undefined && v.payloadLength > 0 && resource.accepts.indexOf(v.uintOf(OPT_CONTENT_FORMAT, -1)) < 0) {
+			res.code = CODE_UNSUPPORTED_CONTENT_FORMAT;
+			this.#respond(d, v, res, address, port);
+			return;
+		}
+		let result: void | Promise<void>;
+		try {
+			result = handler(req, res);
+		} catch (e) {
+			this.#handlerFailed(res, e);
+			this.#respond(d, v, res, address, port);
+			return;
+		}
+		if (result === undefined || typeof (result as Promise<void>).then !== "function") {
+			this.#respond(d, v, res, address, port);
+			return;
+		}
+		this.#parkAsync(result as Promise<void>, d, address, port);
+	}
+
+	#handlerFailed(res: ResponseBuilder, e: unknown): void {
+		// Handler errors are demoted to 5.00 (as aiocoap does); the message names no internals.
+		res.reset();
+		res.code = CODE_INTERNAL_SERVER_ERROR;
+		res.payload = "internal server error";
+		void e;
+	}
+
+	#wellKnown(resources: readonly Resource[]): void {
+		const v = this.#view;
+		const res = this.#response;
+		const query: string[] = [];
+		for (let i = v.find(OPT_URI_QUERY); i >= 0; i = v.find(OPT_URI_QUERY, i + 1)) query.push(v.string(i));
+		res.code = CODE_CONTENT;
+		res.contentFormat = FORMAT_LINK_FORMAT;
+		res.payload = linkFormat(resources, query);
+		// RFC 6690 §4.1: a filtered query that matches nothing SHOULD get 4.04... for multicast;
+		// for unicast an empty 2.05 is returned (the common behaviour, also libcoap's).
+	}
+
+	/** An async handler is working: move the request into a server slot until it settles. */
+	#parkAsync(result: Promise<void>, d: number, address: string, port: number): void {
+		let slot: ServerSlot | undefined;
+		for (const s of this.#servers) if (s.state === SLOT_FREE) { slot = s; break; }
+		const v = this.#view;
+		if (slot === undefined) {
+			// No slot to wait in: 5.03 now, and the handler's outcome is dropped.
+			result.then(ignore, ignore);
+			this.stats.capacityRejected++;
+			this.#replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
+			return;
+		}
+		const now = this.#ports.clock.now();
+		// Swap the receive view/request/response with the slot's spares: no copy.
+		const req = this.#request;
+		const res = this.#response;
+		this.#request = slot.request;
+		this.#response = slot.response;
+		this.#view = slot.request.view;
+		slot.request = req;
+		slot.response = res;
+		slot.generation++;
+		slot.state = SLOT_WORKING;
+		slot.address = address;
+		slot.port = port;
+		slot.requestType = v.type;
+		slot.requestMid = v.mid;
+		slot.dedup = d;
+		slot.acked = false;
+		slot.retransmitAt = v.type === TYPE_CON ? now + this.tuning.emptyAckDelayMs : -1;
+		slot.giveUpAt = now + this.tuning.handlerTimeoutMs;
+		const generation = slot.generation;
+		result.then(
+			() => this.#asyncDone(slot!, generation, null),
+			(e: unknown) => this.#asyncDone(slot!, generation, e === undefined ? new Error("rejected") : e),
+		);
+		this.#rearm();
+	}
+
+	#asyncDone(slot: ServerSlot, generation: number, error: unknown): void {
+		if (slot.generation !== generation || slot.state !== SLOT_WORKING || this.#closed) return;
+		const v = slot.request.view;
+		if (error !== null) this.#handlerFailed(slot.response, error);
+		if (slot.requestType === TYPE_CON && !slot.acked) {
+			// Still in time to piggyback on the ACK (§5.2.1).
+			this.#respond(slot.dedup, v, slot.response, slot.address, slot.port);
+			this.#freeServer(slot);
+			return;
+		}
+		if (slot.requestType === TYPE_NON) {
+			this.#respond(slot.dedup, v, slot.response, slot.address, slot.port);
+			this.#freeServer(slot);
+			return;
+		}
+		// §5.2.2: separate response, sent as CON and retransmitted from the slot's buffer.
+		const w = this.#slotWriter;
+		w.buf = slot.buf;
+		const length = this.#writeResponse(w, TYPE_CON, this.#nextMid(), v, slot.response);
+		w.buf = this.#tx;
+		slot.mid = (slot.buf[2]! << 8) | slot.buf[3]!;
+		slot.length = length;
+		slot.state = SLOT_WAIT_ACK;
+		slot.retransmits = 0;
+		slot.timeoutMs = this.tuning.ackTimeoutMs * (1 + (this.tuning.ackRandomFactor - 1) * this.#random01());
+		const now = this.#ports.clock.now();
+		slot.retransmitAt = now + slot.timeoutMs;
+		slot.giveUpAt = -1;
+		this.#send(slot.buf, length, slot.address, slot.port);
+		this.#rearm();
+	}
+
+	#freeServer(slot: ServerSlot): void {
+		slot.state = SLOT_FREE;
+		slot.generation++;
+		slot.retransmitAt = slot.giveUpAt = -1;
+		slot.response.reset();
+		this.#rearm();
+	}
+
+	/**
+	 * Sends the response for request view `v`: piggybacked on the ACK for CON (§5.2.1), as NON
+	 * for NON (§5.2.3), and records it for duplicate detection.
+	 */
+	#respond(d: number, v: MessageView, res: ResponseBuilder, address: string, port: number): void {
+		const con = v.type === TYPE_CON;
+		const length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, con ? v.mid : this.#nextMid(), v, res);
+		this.#send(this.#tx, length, address, port);
+		// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
+		if (con && d >= 0) this.#dedup.storeReply(d, this.#tx, length);
+	}
+
+	/** Serializes a response to request `v` with `w`; falls back to 5.00 if it does not fit. */
+	#writeResponse(w: MessageWriter, type: number, mid: number, v: MessageView, res: ResponseBuilder): number {
+		let code = res.code;
+		if (code === 0) code = v.code === CODE_GET || v.code === CODE_FETCH ? CODE_CONTENT : v.code === CODE_DELETE ? CODE_DELETED : CODE_CHANGED;
+		let skipPayload = false;
+		// §5.10.6.2: a GET whose ETag matches the current representation's → 2.03 Valid.
+		if (code === CODE_CONTENT && res.etag !== null && v.code === CODE_GET) {
+			for (let i = v.find(OPT_ETAG); i >= 0; i = v.find(OPT_ETAG, i + 1)) {
+				if (bytesEqual(v.bytes, v.optOffset[i]!, v.optLength[i]!, res.etag)) {
+					code = CODE_VALID;
+					skipPayload = true;
+					break;
+				}
+			}
+		}
+		w.header(type, code, mid, v.bytes, v.tokenOffset, v.tokenLength);
+		res.writeBody(w, skipPayload);
+		let length = w.finish();
+		if (length < 0) {
+			// Too large for one message (Block2 is issue 3's): a clear error instead.
+			w.header(type, CODE_INTERNAL_SERVER_ERROR, mid, v.bytes, v.tokenOffset, v.tokenLength);
+			w.payloadText("response too large");
+			length = w.finish();
+		}
+		return length;
+	}
+
+	#sendEmpty(type: number, mid: number, address: string, port: number): void {
+		const w = this.#writer;
+		w.header(type, CODE_EMPTY, mid, null, 0, 0);
+		this.#send(this.#tx, 4, address, port);
+	}
+
+	#send(bytes: Uint8Array, length: number, address: string, port: number): void {
+		this.stats.sent++;
+		if (this.#trace) this.#trace(true, bytes, length, address, port);
+		try {
+			this.#socket.write(bytes.subarray(0, length), address, port);
+		} catch (e) {
+			// A send failure (no route, bad address) is reported, not thrown into the protocol.
+			this.#onError?.(e);
+		}
+	}
+
+	// ---------------------------------------------------------------- time
+
+	#rearm(): void {
+		if (this.#closed) return;
+		let at = -1;
+		for (const s of this.#clients) {
+			if (s.state === SLOT_FREE) continue;
+			const t = s.deadline();
+			if (t >= 0 && (at < 0 || t < at)) at = t;
+		}
+		for (const s of this.#servers) {
+			if (s.state === SLOT_FREE) continue;
+			const t = s.deadline();
+			if (t >= 0 && (at < 0 || t < at)) at = t;
+		}
+		if (at === this.#armedAt) return;
+		this.#armedAt = at;
+		if (at < 0) this.#timer.unschedule();
+		else this.#timer.schedule(at);
+	}
+
+	/** The earliest deadline of any slot (absolute ms on the clock), or -1 when idle. */
+	nextDeadline(): number {
+		return this.#armedAt;
+	}
+
+	#onTimer(): void {
+		this.#armedAt = -1;
+		if (this.#closed) return;
+		this.handleTimeout(this.#ports.clock.now());
+	}
+
+	/** Processes everything due at `now`. Calling it early, or twice, is harmless. */
+	handleTimeout(now: number): void {
+		for (const s of this.#clients) {
+			if (s.state === SLOT_FREE) continue;
+			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
+				this.#finishClient(s, null, new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
+				continue;
+			}
+			if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
+				if (s.retransmits >= this.tuning.maxRetransmit) {
+					// §4.2: MAX_RETRANSMIT reached: give up.
+					this.#finishClient(s, null, new CoapError("COAP_TIMEOUT", "no ACK after " + (s.retransmits + 1) + " transmissions"));
+					continue;
+				}
+				s.retransmits++;
+				s.timeoutMs *= 2; // §4.2: exponential back-off
+				s.retransmitAt = now + s.timeoutMs;
+				this.stats.retransmitted++;
+				this.#send(s.buf, s.length, s.address, s.port);
+			}
+		}
+		for (const s of this.#servers) {
+			if (s.state === SLOT_WORKING) {
+				if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
+					// The handler never settled: answer 5.03 so the client is not left waiting. The
+					// handler still holds the slot's request and response objects, so the slot gets
+					// fresh ones (an allocation on this error path only).
+					const res = s.response;
+					res.reset();
+					res.code = CODE_SERVICE_UNAVAILABLE;
+					res.maxAge = 1;
+					res.payload = "handler timed out";
+					this.#asyncDone(s, s.generation, null);
+					s.request = new CoapRequest(new MessageView(this.limits.maxOptions));
+					s.response = new ResponseBuilder();
+					continue;
+				}
+				if (s.retransmitAt >= 0 && now >= s.retransmitAt && !s.acked) {
+					// §5.2.2: the handler takes long: acknowledge now, respond separately later.
+					s.acked = true;
+					s.retransmitAt = -1;
+					this.#dedup.setState(s.dedup, DUP_EMPTY_ACK);
+					this.#sendEmpty(TYPE_ACK, s.requestMid, s.address, s.port);
+				}
+			} else if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
+				if (s.retransmits >= this.tuning.maxRetransmit) {
+					this.#freeServer(s); // §4.2: give up on the separate response
+					continue;
+				}
+				s.retransmits++;
+				s.timeoutMs *= 2;
+				s.retransmitAt = now + s.timeoutMs;
+				this.stats.retransmitted++;
+				this.#send(s.buf, s.length, s.address, s.port);
+			}
+		}
+		this.#armedAt = -2; // force re-arming
+		this.#rearm();
+	}
+
+	// ---------------------------------------------------------------- lifecycle
+
+	/** Closes the socket and the timer; outstanding requests reject with COAP_CLOSED. Safe to call twice. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#timer.unschedule();
+		this.#timer.close();
+		try {
+			this.#socket.close();
+		} catch {
+			// already closed
+		}
+		for (const s of this.#clients) {
+			if (s.state === SLOT_FREE) continue;
+			const reject = s.reject!;
+			s.state = SLOT_FREE;
+			s.resolve = s.reject = null;
+			s.generation++;
+			reject(new CoapError("COAP_CLOSED", "endpoint closed"));
+		}
+		for (const s of this.#servers) {
+			s.state = SLOT_FREE;
+			s.generation++;
+		}
+		this.#dedup.clear();
+	}
+
+	/** Number of client exchange slots in use (tests and diagnostics). */
+	get clientSlotsInUse(): number {
+		let n = 0;
+		for (const s of this.#clients) if (s.state !== SLOT_FREE) n++;
+		return n;
+	}
+
+	/** Number of server slots in use (tests and diagnostics). */
+	get serverSlotsInUse(): number {
+		let n = 0;
+		for (const s of this.#servers) if (s.state !== SLOT_FREE) n++;
+		return n;
+	}
+
+	/** Called by the socket when it fails. */
+	socketError(e: unknown): void {
+		this.#onError?.(e);
+	}
+}
+
+function bytesEqual(a: Uint8Array, offset: number, length: number, b: Uint8Array): boolean {
+	if (length !== b.length) return false;
+	for (let i = 0; i < length; i++) if (a[offset + i] !== b[i]) return false;
+	return true;
+}
+
+function ignore(): void {}
+
+// Shared socket callbacks: `this` is the socket, its target the endpoint (no per-socket closures).
+function onReadable(this: UdpSocket, count: number): void {
+	const ep = this.target as Endpoint;
+	while (count-- > 0) {
+		const d = this.read();
+		if (d === undefined) return;
+		ep.receiveDatagram(d);
+	}
+}
+
+function onError(this: UdpSocket, error?: unknown): void {
+	(this.target as Endpoint).socketError(error);
+}

@@ -1,0 +1,37 @@
+/**
+ * The three error channels (DESIGN.md): peer input never throws (parsers return E_* statuses),
+ * local misuse throws TypeError/RangeError at the call, protocol outcomes are CoapError with
+ * a string `code`.
+ */
+
+// Parse statuses (negative): what MessageView.parse found wrong with a datagram.
+/** Shorter than its header, token or an option says it is (RFC 7252 §3: message format error). */
+export const E_TRUNCATED = -1;
+/** Reserved token length, reserved nibble 15, empty payload after the marker, bytes after an Empty message, option number overflow (RFC 7252 §3, §4.1). */
+export const E_FORMAT = -2;
+/** Version is not 1 (RFC 7252 §3: silently ignored). */
+export const E_VERSION = -3;
+/** More options than this view was sized for (a local limit, not a peer error). */
+export const E_TOO_MANY_OPTIONS = -4;
+
+export type CoapErrorCode =
+	| "COAP_TIMEOUT" // no response (CON retransmissions exhausted, or the response timeout)
+	| "COAP_RESET" // the peer answered with Reset
+	| "COAP_CAPACITY" // no free exchange slot (a configured limit)
+	| "COAP_OVERFLOW" // the message does not fit maxMessageSize
+	| "COAP_CLOSED" // the endpoint was closed with the request outstanding
+	| "COAP_BAD_URI" // a URI that is not coap:// or cannot be expressed as options
+	| "COAP_SOCKET"; // the socket reported an error
+
+/** A protocol outcome. `code` is stable and meant for programs; `message` is for people. */
+export class CoapError extends Error {
+	readonly code: CoapErrorCode;
+	constructor(code: CoapErrorCode, message?: string) {
+		super(message ?? code);
+		this.code = code;
+	}
+	// Never assign this.name: under Moddable preload the inherited property is read-only.
+	override get name(): string {
+		return "CoapError";
+	}
+}

@@ -1,0 +1,81 @@
+/**
+ * Exchange slots: the fixed records an endpoint keeps for messages it must retransmit or
+ * answers it waits for (RFC 7252 §4.2, §4.7, §5.2.2). Each slot is allocated once with every
+ * field it will ever have, and reused; `generation` changes on every reuse so that a late
+ * event for an earlier use (a timer, a promise settling) is recognised and ignored.
+ */
+import type { ClientResponse } from "../client/response.js";
+import type { CoapError } from "../errors.js";
+import { CoapRequest } from "../server/request.js";
+import { ResponseBuilder } from "../server/response.js";
+import { MessageView } from "../wire/view.js";
+
+export const SLOT_FREE = 0;
+/** Client: waiting for NSTART room toward its peer (§4.7). */
+export const SLOT_QUEUED = 1;
+/** Client: CON sent, retransmitting until ACK/RST (§4.2). Server: CON separate response sent, same. */
+export const SLOT_WAIT_ACK = 2;
+/** Client: request acknowledged (or NON), waiting for the response. */
+export const SLOT_WAIT_RESPONSE = 3;
+/** Server: handler still working. */
+export const SLOT_WORKING = 4;
+
+/** Shared by client and server slots: a message kept for retransmission. */
+class Slot {
+	state = SLOT_FREE;
+	generation = 0;
+	/** This slot's message buffer (a view into the endpoint's slot arena). */
+	readonly buf: Uint8Array;
+	length = 0;
+	address = "";
+	port = 0;
+	/** Message ID of the message kept in `buf`. */
+	mid = 0;
+	readonly token = new Uint8Array(8);
+	tokenLength = 0;
+	retransmits = 0;
+	/** Current retransmission timeout (doubles each time, §4.2). */
+	timeoutMs = 0;
+	/** Absolute time of the next retransmission or of the empty-ACK, -1 if none. */
+	retransmitAt = -1;
+	/** Absolute time the slot gives up, -1 if never. */
+	giveUpAt = -1;
+
+	constructor(buf: Uint8Array) {
+		this.buf = buf;
+	}
+
+	deadline(): number {
+		const a = this.retransmitAt;
+		const b = this.giveUpAt;
+		return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+	}
+}
+
+export class ClientSlot extends Slot {
+	confirmable = true;
+	/** Order of request() calls, for NSTART queueing (oldest first). */
+	seq = 0;
+	/** Promise settlement for the request() call using this slot. */
+	resolve: ((r: ClientResponse) => void) | null = null;
+	reject: ((e: CoapError) => void) | null = null;
+}
+
+export class ServerSlot extends Slot {
+	/** The request being answered (its view owns the datagram while the handler runs). */
+	request: CoapRequest;
+	response: ResponseBuilder;
+	/** Type and Message ID of the request (to piggyback on the ACK, §5.2.1). */
+	requestType = 0;
+	requestMid = 0;
+	/** Dedup entry of the request, to record what was answered. */
+	dedup = -1;
+	/** An empty ACK has been sent for the request (§5.2.2). */
+	acked = false;
+
+	constructor(buf: Uint8Array, maxOptions: number) {
+		super(buf);
+		this.request = new CoapRequest(new MessageView(maxOptions));
+		this.response = new ResponseBuilder();
+	}
+}

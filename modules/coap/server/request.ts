@@ -1,0 +1,100 @@
+/**
+ * CoapRequest: what a resource handler sees of a request. A thin reader over a MessageView;
+ * the view, and so the payload and option views it hands out, stay valid until the handler
+ * has answered (also across `await` in an async handler: the endpoint parks the view in a
+ * server slot). Strings are decoded on demand (application edge).
+ */
+import { METHOD_NAMES } from "../constants.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
+import { utf8Decode } from "../wire/utf8.js";
+import type { MessageView } from "../wire/view.js";
+
+export class CoapRequest {
+	readonly view: MessageView;
+	/** Sender's address and port (as the socket reported them). */
+	address = "";
+	port = 0;
+
+	constructor(view: MessageView) {
+		this.view = view;
+	}
+
+	/** Method code (CODE_GET ...). */
+	get method(): number {
+		return this.view.code;
+	}
+
+	get methodName(): string {
+		return METHOD_NAMES[this.view.code] ?? "0." + this.view.code;
+	}
+
+	/** True for a Confirmable request. */
+	get confirmable(): boolean {
+		return this.view.type === 0;
+	}
+
+	/** Uri-Path segments, decoded (allocates). */
+	get path(): string[] {
+		return this.#strings(OPT_URI_PATH);
+	}
+
+	/** "/a/b" form of the path (allocates). */
+	get pathText(): string {
+		return "/" + this.path.join("/");
+	}
+
+	/** Uri-Query arguments, decoded (allocates). */
+	get query(): string[] {
+		return this.#strings(OPT_URI_QUERY);
+	}
+
+	/** Value of query argument "name=value" (the first), "" for a bare "name", or undefined. */
+	queryParam(name: string): string | undefined {
+		const v = this.view;
+		for (let i = v.find(OPT_URI_QUERY); i >= 0; i = v.find(OPT_URI_QUERY, i + 1)) {
+			const s = v.string(i);
+			const eq = s.indexOf("=");
+			if ((eq < 0 ? s : s.slice(0, eq)) === name) return eq < 0 ? "" : s.slice(eq + 1);
+		}
+		return undefined;
+	}
+
+	/** Content-Format of the payload, or -1 when absent. */
+	get contentFormat(): number {
+		return this.view.uintOf(OPT_CONTENT_FORMAT, -1);
+	}
+
+	/** Accept, or -1 when absent. */
+	get accept(): number {
+		return this.view.uintOf(OPT_ACCEPT, -1);
+	}
+
+	/** The payload (a borrowed view). */
+	get payload(): Uint8Array {
+		return this.view.payload();
+	}
+
+	/** The payload decoded as UTF-8 text. */
+	text(): string {
+		const v = this.view;
+		return utf8Decode(v.bytes, v.payloadOffset, v.payloadLength);
+	}
+
+	/** First value of option `number` (a borrowed view), or undefined. */
+	option(number: number): Uint8Array | undefined {
+		const i = this.view.find(number);
+		return i < 0 ? undefined : this.view.value(i);
+	}
+
+	/** uint value of option `number`, or `fallback`. */
+	optionUint(number: number, fallback = -1): number {
+		return this.view.uintOf(number, fallback);
+	}
+
+	#strings(number: number): string[] {
+		const out: string[] = [];
+		const v = this.view;
+		for (let i = v.find(number); i >= 0; i = v.find(number, i + 1)) out.push(v.string(i));
+		return out;
+	}
+}

@@ -1,0 +1,128 @@
+/**
+ * The server's resource tree: resources registered by path with per-method handlers and
+ * RFC 6690 link attributes. Matching compares the request's Uri-Path option bytes against
+ * segments encoded once at registration (no string decoding per request).
+ * `/.well-known/core` is served from the registered resources (RFC 6690 §4, see
+ * linkformat.ts) unless the application registers that path itself.
+ * Leaves out: wildcard or prefix routes, Uri-Host virtual hosting (Uri-Host is accepted and
+ * ignored: one origin per endpoint).
+ */
+import { CODE_DELETE, CODE_FETCH, CODE_GET, CODE_IPATCH, CODE_PATCH, CODE_POST, CODE_PUT } from "../constants.js";
+import { OPT_URI_PATH } from "../options.js";
+import { utf8Bytes } from "../wire/utf8.js";
+import type { MessageView } from "../wire/view.js";
+import type { CoapRequest } from "./request.js";
+import type { ResponseBuilder } from "./response.js";
+
+/** A request handler. Sync, or async (returns a Promise): then the request is answered when it settles. */
+export type Handler = (request: CoapRequest, response: ResponseBuilder) => void | Promise<void>;
+
+export interface ResourceOptions {
+	get?: Handler;
+	post?: Handler;
+	put?: Handler;
+	delete?: Handler;
+	fetch?: Handler;
+	patch?: Handler;
+	ipatch?: Handler;
+	/** RFC 6690 §3.1 resource type(s). */
+	rt?: string | readonly string[];
+	/** RFC 6690 §3.2 interface description(s). */
+	if?: string | readonly string[];
+	/** Content formats the resource can produce (link attribute `ct`; also enforces Accept: 4.06). */
+	ct?: number | readonly number[];
+	/** Content formats accepted in request payloads; a request with another gets 4.15. */
+	accepts?: readonly number[];
+	/** RFC 6690 §3.3 maximum size estimate. */
+	sz?: number;
+	/** RFC 7641 §6: the resource is observable (link attribute `obs`). */
+	obs?: boolean;
+	title?: string;
+	/** Leave the resource out of /.well-known/core. */
+	hidden?: boolean;
+}
+
+export class Resource {
+	readonly path: string;
+	readonly segments: readonly Uint8Array[];
+	readonly handlers: readonly (Handler | undefined)[]; // indexed by method code 1..7
+	readonly rt: readonly string[];
+	readonly if: readonly string[];
+	readonly ct: readonly number[];
+	readonly accepts: readonly number[] | undefined;
+	readonly sz: number;
+	readonly obs: boolean;
+	readonly title: string | undefined;
+	readonly hidden: boolean;
+
+	constructor(path: string, o: ResourceOptions) {
+		const segs = path.split("/").filter((s) => s.length > 0);
+		this.path = "/" + segs.join("/");
+		this.segments = Object.freeze(segs.map((s) => utf8Bytes(s)));
+		const h: (Handler | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+		h[CODE_GET] = o.get;
+		h[CODE_POST] = o.post;
+		h[CODE_PUT] = o.put;
+		h[CODE_DELETE] = o.delete;
+		h[CODE_FETCH] = o.fetch;
+		h[CODE_PATCH] = o.patch;
+		h[CODE_IPATCH] = o.ipatch;
+		this.handlers = Object.freeze(h);
+		this.rt = Object.freeze(list(o.rt));
+		this.if = Object.freeze(list(o.if));
+		this.ct = Object.freeze(o.ct === undefined ? [] : typeof o.ct === "number" ? [o.ct] : o.ct.slice());
+		this.accepts = o.accepts ? Object.freeze(o.accepts.slice()) : undefined;
+		this.sz = o.sz ?? -1;
+		this.obs = o.obs === true;
+		this.title = o.title;
+		this.hidden = o.hidden === true;
+	}
+
+	/** Handler for a method code, or undefined (→ 4.05). */
+	handler(method: number): Handler | undefined {
+		return method < this.handlers.length ? this.handlers[method] : undefined;
+	}
+}
+
+function list(v: string | readonly string[] | undefined): string[] {
+	return v === undefined ? [] : typeof v === "string" ? [v] : v.slice();
+}
+
+export class Router {
+	readonly resources: Resource[] = [];
+
+	/** Registers a resource at `path` ("/sensors/temp"). Throws TypeError on a duplicate path. */
+	add(path: string, options: ResourceOptions): Resource {
+		const r = new Resource(path, options);
+		for (const other of this.resources) if (other.path === r.path) throw new TypeError("resource " + r.path + " is already registered");
+		this.resources.push(r);
+		return r;
+	}
+
+	/** The resource whose path equals the request's Uri-Path options, or undefined. */
+	match(view: MessageView): Resource | undefined {
+		const list = this.resources;
+		for (let k = 0; k < list.length; k++) {
+			const r = list[k]!;
+			if (pathEquals(view, r.segments)) return r;
+		}
+		return undefined;
+	}
+}
+
+/** Compares the Uri-Path options of `view` with pre-encoded segments, byte by byte. */
+export function pathEquals(view: MessageView, segments: readonly Uint8Array[]): boolean {
+	let s = 0;
+	const bytes = view.bytes;
+	for (let i = view.find(OPT_URI_PATH); i >= 0; i = view.find(OPT_URI_PATH, i + 1)) {
+		const len = view.optLength[i]!;
+		// RFC 7252 §6.4: a single empty Uri-Path segment ("/") equals the root path.
+		if (len === 0 && s === 0 && segments.length === 0) continue;
+		if (s >= segments.length) return false;
+		const seg = segments[s++]!;
+		if (seg.length !== len) return false;
+		const off = view.optOffset[i]!;
+		for (let j = 0; j < len; j++) if (bytes[off + j] !== seg[j]) return false;
+	}
+	return s === segments.length;
+}

@@ -1,0 +1,144 @@
+/**
+ * MessageWriter: serializes a CoAP message (RFC 7252 §3, §3.1) into a caller-owned buffer.
+ * Options must be written in ascending number order (delta encoding); writing one out of order
+ * is local misuse and throws RangeError. Running out of room is not an exception: overflow is
+ * sticky and `finish()` returns -1, so callers check once at the end (as nanocoap's builder).
+ * One writer is reused per buffer; nothing is allocated per message.
+ */
+import { uintLength, writeUint } from "./uint.js";
+import { utf8Encode, utf8Length } from "./utf8.js";
+
+export class MessageWriter {
+	/** The output buffer (owned by whoever constructed the writer). */
+	buf: Uint8Array;
+	/** Write position. */
+	pos = 0;
+	#last = 0;
+	#overflow = false;
+	#payload = false;
+
+	constructor(buf: Uint8Array) {
+		this.buf = buf;
+	}
+
+	/** Starts a message: header and token (token[tokenOffset, +tokenLength), 0..8 bytes). */
+	header(type: number, code: number, mid: number, token: Uint8Array | null, tokenOffset = 0, tokenLength = 0): this {
+		if (tokenLength > 8) throw new RangeError("token length must be 0..8, got " + tokenLength);
+		this.#last = 0;
+		this.#overflow = false;
+		this.#payload = false;
+		const b = this.buf;
+		if (b.length < 4 + tokenLength) {
+			this.#overflow = true;
+			this.pos = 0;
+			return this;
+		}
+		b[0] = 0x40 | (type << 4) | tokenLength; // Ver=1, T, TKL
+		b[1] = code;
+		b[2] = (mid >> 8) & 0xff;
+		b[3] = mid & 0xff;
+		for (let i = 0; i < tokenLength; i++) b[4 + i] = token![tokenOffset + i]!;
+		this.pos = 4 + tokenLength;
+		return this;
+	}
+
+	/** Writes an option header for `number` with a value of `length` bytes; returns the value offset or -1. */
+	#optionHead(number: number, length: number): number {
+		if (this.#payload) throw new RangeError("option " + number + " written after the payload");
+		if (number < this.#last) throw new RangeError("option " + number + " written after option " + this.#last);
+		if (this.#overflow) return -1;
+		const delta = number - this.#last;
+		// §3.1: nibbles 0..12 inline, 13 → +1 byte (value - 13), 14 → +2 bytes (value - 269).
+		const need = 1 + (delta < 13 ? 0 : delta < 269 ? 1 : 2) + (length < 13 ? 0 : length < 269 ? 1 : 2) + length;
+		const b = this.buf;
+		let p = this.pos;
+		if (p + need > b.length) {
+			this.#overflow = true;
+			return -1;
+		}
+		const h = p++;
+		let head = 0;
+		if (delta < 13) head = delta << 4;
+		else if (delta < 269) { head = 13 << 4; b[p++] = delta - 13; }
+		else { head = 14 << 4; b[p++] = (delta - 269) >> 8; b[p++] = (delta - 269) & 0xff; }
+		if (length < 13) head |= length;
+		else if (length < 269) { head |= 13; b[p++] = length - 13; }
+		else { head |= 14; b[p++] = (length - 269) >> 8; b[p++] = (length - 269) & 0xff; }
+		b[h] = head;
+		this.#last = number;
+		this.pos = p + length;
+		return p;
+	}
+
+	/** Option with an opaque value src[offset, offset + length). */
+	option(number: number, src: Uint8Array | null, offset = 0, length = 0): this {
+		const p = this.#optionHead(number, length);
+		if (p >= 0) for (let i = 0; i < length; i++) this.buf[p + i] = src![offset + i]!;
+		return this;
+	}
+
+	/** Option with an empty value (e.g. If-None-Match). */
+	emptyOption(number: number): this {
+		this.#optionHead(number, 0);
+		return this;
+	}
+
+	/** Option with a uint value in its shortest form (§3.2). */
+	uintOption(number: number, value: number): this {
+		const len = uintLength(value);
+		const p = this.#optionHead(number, len);
+		if (p >= 0) writeUint(this.buf, p, value, len);
+		return this;
+	}
+
+	/** Option with a string value, encoded as UTF-8 straight into the buffer. */
+	stringOption(number: number, text: string): this {
+		const len = utf8Length(text);
+		const p = this.#optionHead(number, len);
+		if (p >= 0) utf8Encode(text, this.buf, p);
+		return this;
+	}
+
+	/** Payload src[offset, offset + length); an empty payload writes no marker (§3). */
+	payload(src: Uint8Array, offset = 0, length = src.length - offset): this {
+		if (length === 0 || this.#overflow) return this;
+		const b = this.buf;
+		if (this.pos + 1 + length > b.length) {
+			this.#overflow = true;
+			return this;
+		}
+		b[this.pos++] = 0xff;
+		b.set(length === src.length && offset === 0 ? src : src.subarray(offset, offset + length), this.pos);
+		this.pos += length;
+		this.#payload = true;
+		return this;
+	}
+
+	/** Payload given as text, encoded as UTF-8 straight into the buffer. */
+	payloadText(text: string): this {
+		if (text.length === 0 || this.#overflow) return this;
+		if (this.pos + 1 >= this.buf.length) {
+			this.#overflow = true;
+			return this;
+		}
+		const end = utf8Encode(text, this.buf, this.pos + 1);
+		if (end < 0) {
+			this.#overflow = true;
+			return this;
+		}
+		this.buf[this.pos] = 0xff;
+		this.pos = end;
+		this.#payload = true;
+		return this;
+	}
+
+	/** True once anything did not fit. */
+	get overflow(): boolean {
+		return this.#overflow;
+	}
+
+	/** Message length, or -1 if anything did not fit. */
+	finish(): number {
+		return this.#overflow ? -1 : this.pos;
+	}
+}
