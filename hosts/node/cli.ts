@@ -1,0 +1,241 @@
+/**
+ * The `xscoap` command line (Node host).
+ *
+ *   xscoap get|post|put|delete|fetch|patch|ipatch URI [options]   one request; payload to stdout
+ *   xscoap serve [--bind HOST:PORT]                                 the demo server
+ *
+ * Exit status: 0 for a 2.xx response; 1 for another response code (printed on stderr);
+ * 2 for a usage error; 3 when no response came (timeout, reset, network error).
+ */
+import { lookup } from "node:dns/promises";
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { FORMAT_NAMES } from "../../modules/coap/constants.js";
+import type { Endpoint } from "../../modules/coap/endpoint.js";
+import { CoapError } from "../../modules/coap/errors.js";
+import { parseCoapUri } from "../../modules/coap/uri/uri.js";
+import { describeMessage } from "../../modules/coap/wire/describe.js";
+import { demoRouter } from "../../modules/demo/demo.js";
+import { openEndpoint } from "./ports.js";
+
+const USAGE = `usage:
+  xscoap get|post|put|delete|fetch|patch|ipatch URI [options]
+      --payload TEXT          request payload
+      --payload-file FILE     request payload from a file ("-" for stdin)
+      --content-format CF     Content-Format of the payload (number or name, e.g. 0, text/plain, json)
+      --accept CF             Accept option
+      --non                   send a Non-confirmable request (default: Confirmable)
+      --timeout SECONDS       give up after this long (default 93)
+      -v, --verbose           print the messages exchanged on stderr
+  xscoap serve [--bind HOST:PORT] [-v]
+      serves /hello, /time, /echo, /counter and /.well-known/core (default bind [::]:5683)
+`;
+
+class UsageError extends Error {
+	override get name(): string {
+		return "UsageError";
+	}
+}
+
+const METHODS = ["get", "post", "put", "delete", "fetch", "patch", "ipatch"];
+
+interface Parsed {
+	command: string;
+	positional: string[];
+	flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(["--payload", "--payload-file", "--content-format", "--accept", "--timeout", "--bind"]);
+const BOOL_FLAGS = new Set(["--non", "-v", "--verbose", "-h", "--help"]);
+
+/** Parses argv (flags before or after positional arguments). */
+export function parseArgs(argv: readonly string[]): Parsed {
+	const positional: string[] = [];
+	const flags = new Map<string, string | true>();
+	for (let i = 0; i < argv.length; i++) {
+		const a = argv[i]!;
+		const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+		const name = eq > 0 ? a.slice(0, eq) : a;
+		if (VALUE_FLAGS.has(name)) {
+			const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+			if (value === undefined) throw new UsageError(name + " needs a value");
+			flags.set(name, value);
+		} else if (BOOL_FLAGS.has(name)) flags.set(name === "--verbose" ? "-v" : name, true);
+		else if (a.startsWith("-") && a.length > 1) throw new UsageError("unknown option " + a);
+		else positional.push(a);
+	}
+	return { command: (positional.shift() ?? "").toLowerCase(), positional, flags };
+}
+
+function contentFormat(value: string | true | undefined, flag: string): number | undefined {
+	if (value === undefined || value === true) return undefined;
+	if (/^\d+$/.test(value)) {
+		const n = Number(value);
+		if (n > 65535) throw new UsageError(flag + " must be 0..65535");
+		return n;
+	}
+	const n = FORMAT_NAMES[value.toLowerCase()];
+	if (n === undefined) throw new UsageError(flag + ": unknown content format " + JSON.stringify(value) + " (use a number or one of " + Object.keys(FORMAT_NAMES).join(", ") + ")");
+	return n;
+}
+
+function traceTo(stream: NodeJS.WritableStream) {
+	return (outgoing: boolean, bytes: Uint8Array, length: number, address: string, port: number) => {
+		const peer = (address.indexOf(":") >= 0 ? "[" + address + "]" : address) + ":" + port;
+		stream.write((outgoing ? "-> " : "<- ") + peer + " " + describeMessage(bytes, length) + "\n");
+	};
+}
+
+async function readPayload(flags: Map<string, string | true>): Promise<Uint8Array | string | undefined> {
+	const text = flags.get("--payload");
+	const file = flags.get("--payload-file");
+	if (text !== undefined && file !== undefined) throw new UsageError("use --payload or --payload-file, not both");
+	if (typeof text === "string") return text;
+	if (typeof file === "string") {
+		try {
+			return new Uint8Array(readFileSync(file === "-" ? 0 : file));
+		} catch (e) {
+			throw new UsageError("cannot read " + file + ": " + (e as Error).message);
+		}
+	}
+	return undefined;
+}
+
+async function request(method: string, p: Parsed): Promise<number> {
+	const uri = p.positional[0];
+	if (uri === undefined || p.positional.length > 1) throw new UsageError(method + " takes exactly one URI");
+	const parsed = parseCoapUri(uri);
+	if (typeof parsed === "string") throw new UsageError(parsed);
+	let address = parsed.host;
+	if (!parsed.hostIsLiteral) {
+		try {
+			address = (await lookup(parsed.host)).address;
+		} catch {
+			process.stderr.write("error: cannot resolve host " + parsed.host + "\n");
+			return 3;
+		}
+	}
+	const timeoutFlag = p.flags.get("--timeout");
+	let timeoutMs: number | undefined;
+	if (timeoutFlag !== undefined) {
+		const s = Number(timeoutFlag);
+		if (!(s > 0 && s <= 86400)) throw new UsageError("--timeout takes seconds, 0 < s <= 86400");
+		timeoutMs = Math.round(s * 1000);
+	}
+	const payload = await readPayload(p.flags);
+	const verbose = p.flags.has("-v");
+	const ep = await openEndpoint({
+		address: isIP(address) === 6 ? "::" : "0.0.0.0",
+		trace: verbose ? traceTo(process.stderr) : undefined,
+		limits: { clientExchanges: 1, serverExchanges: 0, maxMessageSize: 65000, maxOptions: 128, dedupEntries: 16 },
+		// The whole request is bounded by --timeout, including CON retransmissions.
+		tuning: timeoutMs !== undefined ? { requestTimeoutMs: timeoutMs } : {},
+	});
+	try {
+		const res = await ep.request({
+			method,
+			uri,
+			address,
+			payload,
+			contentFormat: contentFormat(p.flags.get("--content-format"), "--content-format"),
+			accept: contentFormat(p.flags.get("--accept"), "--accept"),
+			confirmable: !p.flags.has("--non"),
+			timeoutMs,
+		});
+		if (verbose) for (const line of res.describeOptions()) process.stderr.write("   " + line + "\n");
+		if (res.payload.length > 0) {
+			await writeAll(process.stdout, res.payload);
+			// On a terminal, end the line; in a pipe, the payload's bytes are passed on unchanged.
+			if (process.stdout.isTTY && res.payload[res.payload.length - 1] !== 0x0a) process.stdout.write("\n");
+		}
+		if (res.ok) return 0;
+		process.stderr.write(res.codeText + "\n");
+		return 1;
+	} catch (e) {
+		if (e instanceof CoapError) {
+			process.stderr.write("error: " + e.code + ": " + e.message + "\n");
+			return e.code === "COAP_BAD_URI" ? 2 : 3;
+		}
+		throw e;
+	} finally {
+		ep.close();
+	}
+}
+
+function writeAll(stream: NodeJS.WriteStream, bytes: Uint8Array): Promise<void> {
+	return new Promise((resolve) => {
+		if (stream.write(bytes)) resolve();
+		else stream.once("drain", () => resolve());
+	});
+}
+
+function parseBind(bind: string): { address: string; port: number } {
+	const m = /^(?:\[([^\]]+)\]|([^:]*)|([^\]]*:[^\]]*))?(?::(\d+))?$/.exec(bind);
+	let address = "::";
+	let port = 5683;
+	if (/^\d+$/.test(bind)) return { address, port: Number(bind) };
+	if (bind.indexOf("[") < 0 && (bind.match(/:/g) ?? []).length > 1) return { address: bind, port }; // bare IPv6
+	if (!m) throw new UsageError("--bind takes HOST:PORT, [IPV6]:PORT or PORT");
+	address = m[1] ?? m[2] ?? "::";
+	if (address === "" || address === "*") address = "::";
+	if (address === "localhost") address = "127.0.0.1";
+	if (m[4] !== undefined) port = Number(m[4]);
+	if (!(port >= 0 && port <= 65535)) throw new UsageError("bad port in --bind " + bind);
+	if (isIP(address) === 0) throw new UsageError("--bind needs a numeric address, got " + address);
+	return { address, port };
+}
+
+async function serve(p: Parsed): Promise<number> {
+	if (p.positional.length > 0) throw new UsageError("serve takes no arguments besides --bind");
+	const bind = p.flags.get("--bind");
+	const { address, port } = parseBind(typeof bind === "string" ? bind : "[::]:5683");
+	let ep: Endpoint;
+	try {
+		ep = await openEndpoint({
+			address,
+			port,
+			router: demoRouter(),
+			trace: p.flags.has("-v") ? traceTo(process.stderr) : undefined,
+			// Desktop capacities: more room than the ESP32 profile, still fixed at start.
+			limits: { maxMessageSize: 1152, clientExchanges: 4, serverExchanges: 64, dedupEntries: 4096, dedupCacheBytes: 256 * 1024, maxOptions: 64 },
+			onError: (e) => process.stderr.write("socket error: " + String(e) + "\n"),
+		});
+	} catch (e) {
+		process.stderr.write("error: cannot listen on " + (address.indexOf(":") >= 0 ? "[" + address + "]" : address) + ":" + port + ": " + (e as Error).message + "\n");
+		return 3;
+	}
+	const shown = address.indexOf(":") >= 0 ? "[" + address + "]" : address;
+	process.stdout.write("xscoap demo server listening on coap://" + shown + ":" + ep.port + "/ (resources: /hello /time /echo /counter /.well-known/core)\n");
+	await new Promise<void>((resolve) => {
+		const stop = () => {
+			ep.close();
+			resolve();
+		};
+		process.once("SIGINT", stop);
+		process.once("SIGTERM", stop);
+	});
+	return 0;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+	try {
+		const p = parseArgs(argv);
+		if (p.flags.has("-h") || p.flags.has("--help") || p.command === "help") {
+			process.stdout.write(USAGE);
+			return 0;
+		}
+		if (p.command === "serve") return await serve(p);
+		if (METHODS.indexOf(p.command) >= 0) return await request(p.command.toUpperCase(), p);
+		throw new UsageError(p.command === "" ? "missing command" : "unknown command " + p.command);
+	} catch (e) {
+		if (e instanceof UsageError) {
+			process.stderr.write("error: " + e.message + "\n" + USAGE);
+			return 2;
+		}
+		process.stderr.write("error: " + ((e as Error)?.message ?? String(e)) + "\n");
+		return 3;
+	}
+}
+
+
