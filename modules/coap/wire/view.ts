@@ -26,11 +26,9 @@ import { utf8Decode } from "./utf8.js";
 /** Flag bit in `optFlags`: to be treated as unrecognised (illegal length §5.4.3, or a repeat §5.4.5). */
 export const OPTF_UNRECOGNISED = 1;
 
-const EMPTY = new Uint8Array(0);
-
 export class MessageView {
 	/** The datagram. Borrowed: valid while the caller keeps it; a later parse replaces it. */
-	bytes: Uint8Array = EMPTY;
+	bytes: Uint8Array = new Uint8Array(0);
 	length = 0;
 	version = 0;
 	type = 0;
