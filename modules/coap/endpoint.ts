@@ -211,7 +211,8 @@ export class Endpoint {
 			slot.resolve = resolve;
 			slot.reject = reject;
 			slot.retransmits = 0;
-			slot.giveUpAt = now + r.timeoutMs;
+			slot.waitMs = r.timeoutMs;
+			slot.giveUpAt = -1; // set when sent: time spent queued behind NSTART does not count
 			slot.retransmitAt = -1;
 			slot.state = SLOT_QUEUED;
 			this.#startQueued(now, slot.address, slot.port);
@@ -257,6 +258,7 @@ export class Endpoint {
 			}
 			if (next === undefined) return;
 			room--;
+			next.giveUpAt = now + next.waitMs;
 			if (next.confirmable) {
 				next.state = SLOT_WAIT_ACK;
 				// §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR.
@@ -567,6 +569,12 @@ export class Endpoint {
 			result.then(ignore, ignore);
 			this.stats.capacityRejected++;
 			this.#replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
+			// The handler still holds the receive request and response and may write to them
+			// after its await: they must not serve (or be swapped into a slot for) a later
+			// request. Fresh ones for the endpoint (an allocation on this error path only).
+			this.#view = new MessageView(this.limits.maxOptions);
+			this.#request = new CoapRequest(this.#view);
+			this.#response = new ResponseBuilder();
 			return;
 		}
 		const now = this.#ports.clock.now();
@@ -596,18 +604,29 @@ export class Endpoint {
 		this.#rearm();
 	}
 
+	/**
+	 * The dedup entry of the request in `slot`, or -1 if the ring has since given that entry to
+	 * another message (a full ring forgets its oldest entry, dedup.ts). RFC 7252 §4.5: a
+	 * duplicate gets the reply to *its* message, so nothing is recorded in a reused entry.
+	 */
+	#slotDedup(slot: ServerSlot): number {
+		const d = slot.dedup;
+		if (d < 0) return -1;
+		return this.#dedup.find(slot.address, slot.port, slot.requestMid, this.#ports.clock.now()) === d ? d : -1;
+	}
+
 	#asyncDone(slot: ServerSlot, generation: number, error: unknown): void {
 		if (slot.generation !== generation || slot.state !== SLOT_WORKING || this.#closed) return;
 		const v = slot.request.view;
 		if (error !== null) this.#handlerFailed(slot.response, error);
 		if (slot.requestType === TYPE_CON && !slot.acked) {
 			// Still in time to piggyback on the ACK (§5.2.1).
-			this.#respond(slot.dedup, v, slot.response, slot.address, slot.port);
+			this.#respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port);
 			this.#freeServer(slot);
 			return;
 		}
 		if (slot.requestType === TYPE_NON) {
-			this.#respond(slot.dedup, v, slot.response, slot.address, slot.port);
+			this.#respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port);
 			this.#freeServer(slot);
 			return;
 		}
@@ -765,7 +784,8 @@ export class Endpoint {
 					// §5.2.2: the handler takes long: acknowledge now, respond separately later.
 					s.acked = true;
 					s.retransmitAt = -1;
-					this.#dedup.setState(s.dedup, DUP_EMPTY_ACK);
+					const d = this.#slotDedup(s);
+					if (d >= 0) this.#dedup.setState(d, DUP_EMPTY_ACK);
 					this.#sendEmpty(TYPE_ACK, s.requestMid, s.address, s.port);
 				}
 			} else if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
@@ -790,6 +810,7 @@ export class Endpoint {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		this.#armedAt = -1; // nothing is due any more: nextDeadline() reports idle
 		this.#timer.unschedule();
 		this.#timer.close();
 		try {

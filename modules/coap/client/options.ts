@@ -32,7 +32,7 @@ export interface RequestOptions {
 	confirmable?: boolean;
 	/** Further options as [number, value] pairs (any order). */
 	options?: readonly (readonly [number, OptionValue])[];
-	/** Give up after this long without a response (default: tuning.requestTimeoutMs). */
+	/** Give up after this long without a response, counted from the first transmission (default: tuning.requestTimeoutMs). */
 	timeoutMs?: number;
 }
 
@@ -79,12 +79,19 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 	for (const extra of o.options ?? []) options.push([extra[0], extra[1]]);
 	// Stable sort by number keeps repeated options (Uri-Path ...) in order.
 	options.sort((a, b) => a[0] - b[0]);
+	const dest = port ?? COAP_PORT;
+	// A UDP destination port is 1..65535 (0 cannot be sent to): refuse it here rather than
+	// retransmit into a socket that fails every write.
+	if (!(Number.isInteger(dest) && dest >= 1 && dest <= 65535)) {
+		if (o.port === undefined) throw new CoapError("COAP_BAD_URI", "port " + dest + " of " + o.uri + " is not a destination port");
+		throw new RangeError("port must be an integer 1..65535, got " + o.port);
+	}
 	const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
 	if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0, got " + timeoutMs);
 	return {
 		method,
 		address,
-		port: port ?? COAP_PORT,
+		port: dest,
 		confirmable: o.confirmable !== false,
 		options,
 		payload: o.payload === undefined || o.payload.length === 0 ? null : o.payload,

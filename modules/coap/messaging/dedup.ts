@@ -114,6 +114,12 @@ export class DedupCache {
 	}
 
 	setState(i: number, state: number): void {
+		// DUP_FREE means "not in the index": unlink, or insert() would link the slot twice
+		// (a cycle in its hash chain, and find() would never return).
+		if (state === DUP_FREE) {
+			if (this.#state[i] !== DUP_FREE) this.#unlink(i);
+			return;
+		}
 		this.#state[i] = state;
 		if (state !== DUP_CACHED) this.#cacheOffset[i] = -1;
 	}

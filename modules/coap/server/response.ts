@@ -30,15 +30,14 @@ export class ResponseBuilder {
 	/** Location-Path segments (for 2.01 Created), or null. */
 	locationPath: readonly string[] | null = null;
 	#count = 0;
-	readonly #number = new Uint16Array(MAX_EXTRA_OPTIONS + 16);
-	readonly #kind = new Uint8Array(MAX_EXTRA_OPTIONS + 16);
-	readonly #uint = new Float64Array(MAX_EXTRA_OPTIONS + 16);
+	readonly #number = new Uint16Array(MAX_EXTRA_OPTIONS);
+	readonly #kind = new Uint8Array(MAX_EXTRA_OPTIONS);
+	readonly #uint = new Float64Array(MAX_EXTRA_OPTIONS);
 	readonly #ref: (Uint8Array | string | null)[] = [];
-	readonly #order = new Uint8Array(MAX_EXTRA_OPTIONS + 16);
-	#extra = 0;
+	readonly #order = new Uint8Array(MAX_EXTRA_OPTIONS);
 
 	constructor() {
-		for (let i = 0; i < MAX_EXTRA_OPTIONS + 16; i++) this.#ref.push(null);
+		for (let i = 0; i < MAX_EXTRA_OPTIONS; i++) this.#ref.push(null);
 	}
 
 	reset(): void {
@@ -50,7 +49,6 @@ export class ResponseBuilder {
 		this.locationPath = null;
 		for (let i = 0; i < this.#count; i++) this.#ref[i] = null;
 		this.#count = 0;
-		this.#extra = 0;
 	}
 
 	/**
@@ -58,9 +56,8 @@ export class ResponseBuilder {
 	 * Throws RangeError past MAX_EXTRA_OPTIONS (local misuse).
 	 */
 	option(number: number, value: Uint8Array | string | number): this {
-		if (this.#extra >= MAX_EXTRA_OPTIONS) throw new RangeError("more than " + MAX_EXTRA_OPTIONS + " extra response options");
+		if (this.#count >= MAX_EXTRA_OPTIONS) throw new RangeError("more than " + MAX_EXTRA_OPTIONS + " extra response options");
 		if (!(number >= 0 && number <= 0xffff)) throw new RangeError("option number must be 0..65535, got " + number);
-		this.#extra++;
 		this.#add(number, value);
 		return this;
 	}
@@ -86,16 +83,14 @@ export class ResponseBuilder {
 	}
 
 	/**
-	 * Writes the options and payload after a header the caller has written. Adds the named
-	 * fields to the extra options, sorts by number (stable insertion sort on a preallocated
-	 * index), then writes. `skipPayload` leaves the payload out (2.03 Valid, HEAD-like uses).
+	 * Writes the options and payload after a header the caller has written. Sorts the extra
+	 * options by number (stable insertion sort on a preallocated index) and merges the named
+	 * fields in at their numbers (RFC 7252 §3.1: ascending order), after any extra option of
+	 * the same number. The named fields never enter the table, so any number of Location-Path
+	 * segments fits, and writeBody can be called twice (e.g. retried on overflow).
+	 * `skipPayload` leaves the payload out (2.03 Valid, HEAD-like uses).
 	 */
 	writeBody(w: MessageWriter, skipPayload = false): void {
-		const extraEnd = this.#count;
-		if (this.etag !== null) this.#add(OPT_ETAG, this.etag);
-		if (this.locationPath !== null) for (const seg of this.locationPath) this.#add(OPT_LOCATION_PATH, seg);
-		if (this.contentFormat >= 0 && !skipPayload) this.#add(OPT_CONTENT_FORMAT, this.contentFormat);
-		if (this.maxAge >= 0) this.#add(OPT_MAX_AGE, this.maxAge);
 		const n = this.#count;
 		const order = this.#order;
 		const num = this.#number;
@@ -107,8 +102,27 @@ export class ResponseBuilder {
 			}
 			order[j] = i;
 		}
-		for (let k = 0; k < n; k++) {
+		let k = this.#writeExtras(w, 0, OPT_ETAG);
+		if (this.etag !== null) w.option(OPT_ETAG, this.etag, 0, this.etag.length);
+		k = this.#writeExtras(w, k, OPT_LOCATION_PATH);
+		if (this.locationPath !== null) for (const seg of this.locationPath) w.stringOption(OPT_LOCATION_PATH, seg);
+		k = this.#writeExtras(w, k, OPT_CONTENT_FORMAT);
+		if (this.contentFormat >= 0 && !skipPayload) w.uintOption(OPT_CONTENT_FORMAT, this.contentFormat);
+		k = this.#writeExtras(w, k, OPT_MAX_AGE);
+		if (this.maxAge >= 0) w.uintOption(OPT_MAX_AGE, this.maxAge);
+		this.#writeExtras(w, k, 0xffff);
+		if (skipPayload || this.payload === null) return;
+		if (typeof this.payload === "string") w.payloadText(this.payload);
+		else w.payload(this.payload, 0, this.payload.length);
+	}
+
+	/** Writes the sorted extra options from position `k` while their number is at most `upTo`; returns the next position. */
+	#writeExtras(w: MessageWriter, k: number, upTo: number): number {
+		const order = this.#order;
+		const num = this.#number;
+		for (; k < this.#count; k++) {
 			const i = order[k]!;
+			if (num[i]! > upTo) break;
 			const kind = this.#kind[i];
 			if (kind === KIND_UINT) w.uintOption(num[i]!, this.#uint[i]!);
 			else if (kind === KIND_STRING) w.stringOption(num[i]!, this.#ref[i] as string);
@@ -117,11 +131,6 @@ export class ResponseBuilder {
 				w.option(num[i]!, b, 0, b.length);
 			}
 		}
-		// Drop the named fields again so writeBody can be called twice (e.g. retried on overflow).
-		for (let i = extraEnd; i < n; i++) this.#ref[i] = null;
-		this.#count = extraEnd;
-		if (skipPayload || this.payload === null) return;
-		if (typeof this.payload === "string") w.payloadText(this.payload);
-		else w.payload(this.payload, 0, this.payload.length);
+		return k;
 	}
 }

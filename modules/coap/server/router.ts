@@ -113,11 +113,16 @@ export class Router {
 /** Compares the Uri-Path options of `view` with pre-encoded segments, byte by byte. */
 export function pathEquals(view: MessageView, segments: readonly Uint8Array[]): boolean {
 	let s = 0;
+	let root = segments.length === 0;
 	const bytes = view.bytes;
 	for (let i = view.find(OPT_URI_PATH); i >= 0; i = view.find(OPT_URI_PATH, i + 1)) {
 		const len = view.optLength[i]!;
-		// RFC 7252 §6.4: a single empty Uri-Path segment ("/") equals the root path.
-		if (len === 0 && s === 0 && segments.length === 0) continue;
+		// RFC 7252 §6.4: a single empty Uri-Path segment ("/") equals the root path; a second
+		// one ("//") does not.
+		if (len === 0 && root) {
+			root = false;
+			continue;
+		}
 		if (s >= segments.length) return false;
 		const seg = segments[s++]!;
 		if (seg.length !== len) return false;

@@ -23,8 +23,9 @@ export interface CoapUri {
 
 /** Parses a coap:// URI; returns an error message string for anything §6.4 rejects. */
 export function parseCoapUri(text: string): CoapUri | string {
-	// §6.4 step 1-3: absolute URI with scheme "coap".
-	const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/?#:\[]*)(?::([0-9]*))?([^?#]*)(?:\?([^#]*))?(#.*)?$/.exec(text);
+	// §6.4 step 1-3: absolute URI with scheme "coap". RFC 3986 §3.3: after an authority the
+	// path is empty or begins with "/" (so "coap://h:abc/" is rejected, not read as path "bc/").
+	const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/?#:\[]*)(?::([0-9]*))?((?:\/[^?#]*)?)(?:\?([^#]*))?(#.*)?$/.exec(text);
 	if (!m) return "not an absolute coap:// URI: " + text;
 	const scheme = m[1]!.toLowerCase();
 	if (scheme !== "coap") return "unsupported scheme " + scheme + ":// (only coap:// is supported)";
@@ -37,7 +38,8 @@ export function parseCoapUri(text: string): CoapUri | string {
 		literal = true;
 	} else {
 		if (host.length === 0) return "missing host in " + text;
-		literal = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+		// RFC 3986 §3.2.2 IPv4address: four dec-octets 0..255.
+		literal = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((o) => Number(o) <= 255);
 		if (!literal) {
 			const h = percentDecode(host);
 			if (h === null) return "bad percent-encoding in host of " + text;
@@ -76,16 +78,19 @@ export function parseCoapUri(text: string): CoapUri | string {
 export function percentDecode(s: string): string | null {
 	if (s.indexOf("%") < 0) return s;
 	const bytes: number[] = [];
-	for (let i = 0; i < s.length; i++) {
+	for (let i = 0; i < s.length; ) {
 		const c = s.charCodeAt(i);
 		if (c === 0x25) {
 			const h = s.slice(i + 1, i + 3);
 			if (!/^[0-9A-Fa-f]{2}$/.test(h)) return null;
 			bytes.push(parseInt(h, 16));
-			i += 2;
+			i += 3;
 		} else {
-			const enc = utf8Bytes(s[i]!);
+			// A whole code point: s[i] alone would split an astral character's surrogate pair (V8).
+			const ch = String.fromCodePoint(s.codePointAt(i)!);
+			const enc = utf8Bytes(ch);
 			for (const b of enc) bytes.push(b);
+			i += ch.length;
 		}
 	}
 	return utf8Decode(Uint8Array.from(bytes));

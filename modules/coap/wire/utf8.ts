@@ -99,3 +99,32 @@ function asciiRun(bytes: Uint8Array, from: number, to: number): string {
 	}
 	return s;
 }
+
+/**
+ * Writes the UTF-8 bytes [skip, skip + max) of `text` into `out` at `offset`, without encoding
+ * the whole string anywhere (for slicing a text body into blocks). Returns bytes written.
+ */
+export function utf8EncodeRange(text: string, skip: number, max: number, out: Uint8Array, offset: number): number {
+	let pos = 0; // byte position in the whole encoding
+	let o = offset;
+	const end = skip + max;
+	for (let i = 0; i < text.length && pos < end; ) {
+		let cp = text.codePointAt(i)!;
+		if (cp >= 0x10000) i += ASTRAL_UNITS;
+		else i++;
+		if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+		const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		for (let k = 0; k < n; k++, pos++) {
+			if (pos < skip || pos >= end) continue;
+			out[o++] = utf8Byte(cp, n, k);
+		}
+	}
+	return o - offset;
+}
+
+function utf8Byte(cp: number, n: number, k: number): number {
+	if (n === 1) return cp;
+	const lead = n === 2 ? 0xc0 : n === 3 ? 0xe0 : 0xf0;
+	if (k === 0) return lead | (cp >> (6 * (n - 1)));
+	return 0x80 | ((cp >> (6 * (n - 1 - k))) & 0x3f);
+}

@@ -24,6 +24,7 @@ export class MessageWriter {
 	/** Starts a message: header and token (token[tokenOffset, +tokenLength), 0..8 bytes). */
 	header(type: number, code: number, mid: number, token: Uint8Array | null, tokenOffset = 0, tokenLength = 0): this {
 		if (tokenLength > 8) throw new RangeError("token length must be 0..8, got " + tokenLength);
+		if (type > 3 || code > 255 || mid > 0xffff) throw new RangeError("header field out of range: type " + type + ", code " + code + ", mid " + mid);
 		this.#last = 0;
 		this.#overflow = false;
 		this.#payload = false;
@@ -46,8 +47,12 @@ export class MessageWriter {
 	#optionHead(number: number, length: number): number {
 		if (this.#payload) throw new RangeError("option " + number + " written after the payload");
 		if (number < this.#last) throw new RangeError("option " + number + " written after option " + this.#last);
-		if (this.#overflow) return -1;
+		// §3.1: option numbers are 16-bit; a larger delta would not survive the 16-bit extension.
+		if (number > 0xffff) throw new RangeError("option number " + number + " is beyond 65535");
 		const delta = number - this.#last;
+		// Track the number even when nothing is written, so misuse is caught after an overflow too.
+		this.#last = number;
+		if (this.#overflow) return -1;
 		// §3.1: nibbles 0..12 inline, 13 → +1 byte (value - 13), 14 → +2 bytes (value - 269).
 		const need = 1 + (delta < 13 ? 0 : delta < 269 ? 1 : 2) + (length < 13 ? 0 : length < 269 ? 1 : 2) + length;
 		const b = this.buf;
@@ -65,7 +70,6 @@ export class MessageWriter {
 		else if (length < 269) { head |= 13; b[p++] = length - 13; }
 		else { head |= 14; b[p++] = (length - 269) >> 8; b[p++] = (length - 269) & 0xff; }
 		b[h] = head;
-		this.#last = number;
 		this.pos = p + length;
 		return p;
 	}
@@ -101,6 +105,7 @@ export class MessageWriter {
 
 	/** Payload src[offset, offset + length); an empty payload writes no marker (§3). */
 	payload(src: Uint8Array, offset = 0, length = src.length - offset): this {
+		if (this.#payload) throw new RangeError("payload written twice");
 		if (length === 0 || this.#overflow) return this;
 		const b = this.buf;
 		if (this.pos + 1 + length > b.length) {
@@ -116,6 +121,7 @@ export class MessageWriter {
 
 	/** Payload given as text, encoded as UTF-8 straight into the buffer. */
 	payloadText(text: string): this {
+		if (this.#payload) throw new RangeError("payload written twice");
 		if (text.length === 0 || this.#overflow) return this;
 		if (this.pos + 1 >= this.buf.length) {
 			this.#overflow = true;
