@@ -33,6 +33,7 @@ import {
 	CODE_NOT_ACCEPTABLE,
 	CODE_NOT_FOUND,
 	CODE_PROXYING_NOT_SUPPORTED,
+	CODE_REQUEST_ENTITY_TOO_LARGE,
 	CODE_SERVICE_UNAVAILABLE,
 	CODE_UNSUPPORTED_CONTENT_FORMAT,
 	CODE_VALID,
@@ -47,9 +48,9 @@ import {
 } from "./constants.js";
 import { CoapError, E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.js";
 import type { Datagram, Ports, Timer, UdpSocket } from "./host.js";
-import { DUP_CACHED, DUP_EMPTY_ACK, DUP_LOST, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
+import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
 import { ClientSlot, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
-import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_URI_QUERY, optionName } from "./options.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_URI_QUERY, optionName } from "./options.js";
 import { linkFormat } from "./server/linkformat.js";
 import { CoapRequest } from "./server/request.js";
 import { ResponseBuilder } from "./server/response.js";
@@ -108,7 +109,6 @@ export class Endpoint {
 	#view: MessageView;
 	#request: CoapRequest;
 	#response: ResponseBuilder;
-	readonly #responseView: MessageView;
 	// Send side: one buffer and writer for everything not kept for retransmission.
 	readonly #tx: Uint8Array;
 	readonly #writer: MessageWriter;
@@ -140,7 +140,6 @@ export class Endpoint {
 		this.#view = new MessageView(limits.maxOptions);
 		this.#request = new CoapRequest(this.#view);
 		this.#response = new ResponseBuilder();
-		this.#responseView = new MessageView(limits.maxOptions);
 		this.#tx = new Uint8Array(m);
 		this.#writer = new MessageWriter(this.#tx);
 		this.#slotWriter = new MessageWriter(this.#tx);
@@ -180,12 +179,20 @@ export class Endpoint {
 	/**
 	 * Sends a request and resolves with the response (any code: check `response.ok`), or
 	 * rejects with CoapError: COAP_TIMEOUT, COAP_RESET, COAP_CAPACITY (no free exchange slot),
-	 * COAP_OVERFLOW (request larger than maxMessageSize), COAP_BAD_URI, COAP_CLOSED.
+	 * COAP_OVERFLOW (request larger than maxMessageSize), COAP_BAD_URI, COAP_SOCKET (the
+	 * socket refused to send), COAP_BAD_RESPONSE, COAP_CLOSED. Local misuse (a bad method, port
+	 * or timeout) throws TypeError/RangeError at the call.
 	 */
 	request(options: RequestOptions): Promise<ClientResponse> {
+		let r: ReturnType<typeof prepareRequest>;
+		try {
+			r = prepareRequest(options, this.tuning.requestTimeoutMs);
+		} catch (e) {
+			if (e instanceof CoapError) return Promise.reject(e);
+			throw e;
+		}
 		return new Promise<ClientResponse>((resolve, reject) => {
 			if (this.#closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
-			const r = prepareRequest(options, this.tuning.requestTimeoutMs);
 			let slot: ClientSlot | undefined;
 			for (const s of this.#clients) if (s.state === SLOT_FREE) { slot = s; break; }
 			if (slot === undefined) {
@@ -204,6 +211,7 @@ export class Endpoint {
 			if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + this.limits.maxMessageSize);
 			slot.generation++;
 			slot.seq = ++this.#seq;
+			slot.sendFailed = false;
 			slot.length = length;
 			slot.address = r.address;
 			slot.port = r.port;
@@ -268,7 +276,7 @@ export class Endpoint {
 				next.state = SLOT_WAIT_RESPONSE;
 				next.retransmitAt = -1;
 			}
-			this.#send(next.buf, next.length, next.address, next.port);
+			if (!this.#send(next.buf, next.length, next.address, next.port)) this.#sendFailed(next, now);
 		}
 	}
 
@@ -403,6 +411,9 @@ export class Endpoint {
 			if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
 				this.#dedup.setState(e, DUP_RESET);
 				this.#sendEmpty(TYPE_RST, v.mid, address, port);
+				if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
+					this.#finishClient(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + this.limits.maxOptions + " options"));
+				}
 				return;
 			}
 			this.#dedup.setState(e, DUP_EMPTY_ACK);
@@ -411,6 +422,11 @@ export class Endpoint {
 			// §5.3.2: a NON response nobody waits for may be rejected with Reset; an ACK
 			// carrying an unknown or bad response is ignored (its request will time out).
 			if (type === TYPE_NON) this.#sendEmpty(TYPE_RST, v.mid, address, port);
+			// A response we wait for but cannot read whole (more options than maxOptions) ends
+			// the request with a clear error rather than a timeout.
+			if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
+				this.#finishClient(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + this.limits.maxOptions + " options"));
+			}
 			return;
 		}
 		this.#finishClient(slot, new ClientResponse(v, address, port), null);
@@ -452,6 +468,17 @@ export class Endpoint {
 		if (st === E_TOO_MANY_OPTIONS) {
 			// More options than maxOptions: we cannot know all of them, so we cannot process it.
 			this.#replyNow(d, CODE_BAD_OPTION, "too many options (limit " + this.limits.maxOptions + ")", address, port);
+			return;
+		}
+		if (v.length > this.limits.maxMessageSize) {
+			// §5.9.2.9 / §5.10.9: larger than this endpoint takes in one message → 4.13 with
+			// Size1 (hosts with smaller receive buffers never see such a datagram whole).
+			const res = this.#response;
+			res.reset();
+			res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
+			res.option(OPT_SIZE1, this.limits.maxMessageSize);
+			res.payload = "request larger than " + this.limits.maxMessageSize + " bytes";
+			this.#respond(d, v, res, address, port);
 			return;
 		}
 		// §5.7.2: this endpoint is not a proxy.
@@ -700,15 +727,25 @@ export class Endpoint {
 		this.#send(this.#tx, 4, address, port);
 	}
 
-	#send(bytes: Uint8Array, length: number, address: string, port: number): void {
+	/** Sends a datagram; false when the socket refused it at once (reported through onError too). */
+	#send(bytes: Uint8Array, length: number, address: string, port: number): boolean {
 		this.stats.sent++;
 		if (this.#trace) this.#trace(true, bytes, length, address, port);
 		try {
 			this.#socket.write(bytes.subarray(0, length), address, port);
+			return true;
 		} catch (e) {
 			// A send failure (no route, bad address) is reported, not thrown into the protocol.
 			this.#onError?.(e);
+			return false;
 		}
+	}
+
+	/** A client request could not be sent: it fails with COAP_SOCKET at the next timer tick. */
+	#sendFailed(slot: ClientSlot, now: number): void {
+		slot.sendFailed = true;
+		slot.retransmitAt = -1;
+		slot.giveUpAt = now;
 	}
 
 	// ---------------------------------------------------------------- time
@@ -748,7 +785,7 @@ export class Endpoint {
 		for (const s of this.#clients) {
 			if (s.state === SLOT_FREE) continue;
 			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
-				this.#finishClient(s, null, new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
+				this.#finishClient(s, null, s.sendFailed ? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port) : new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
 				continue;
 			}
 			if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
@@ -761,7 +798,7 @@ export class Endpoint {
 				s.timeoutMs *= 2; // §4.2: exponential back-off
 				s.retransmitAt = now + s.timeoutMs;
 				this.stats.retransmitted++;
-				this.#send(s.buf, s.length, s.address, s.port);
+				if (!this.#send(s.buf, s.length, s.address, s.port)) this.#sendFailed(s, now);
 			}
 		}
 		for (const s of this.#servers) {

@@ -21,7 +21,8 @@ export type CoapErrorCode =
 	| "COAP_OVERFLOW" // the message does not fit maxMessageSize
 	| "COAP_CLOSED" // the endpoint was closed with the request outstanding
 	| "COAP_BAD_URI" // a URI that is not coap:// or cannot be expressed as options
-	| "COAP_SOCKET"; // the socket reported an error
+	| "COAP_SOCKET" // the socket refused to send
+	| "COAP_BAD_RESPONSE"; // a response that cannot be processed (more options than maxOptions)
 
 /** A protocol outcome. `code` is stable and meant for programs; `message` is for people. */
 export class CoapError extends Error {

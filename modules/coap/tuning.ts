@@ -119,7 +119,7 @@ function check(name: string, v: number, min: number, max: number): void {
  */
 export function memoryBudget(l: Limits): { total: number; parts: Record<string, number> } {
 	const view = l.maxOptions * (2 + 2 + 2 + 1); // MessageView: number, offset, length, flags
-	const views = 1 + l.serverExchanges + 1; // receive view, one per server slot, client response view
+	const views = 1 + l.serverExchanges; // the receive view and one per server slot
 	const parts: Record<string, number> = {
 		txBuffer: l.maxMessageSize,
 		clientExchanges: l.clientExchanges * (l.maxMessageSize + 8 + 48), // retransmit copy + token + slot fields

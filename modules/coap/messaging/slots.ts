@@ -56,6 +56,8 @@ export class ClientSlot extends Slot {
 	confirmable = true;
 	/** Order of request() calls, for NSTART queueing (oldest first). */
 	seq = 0;
+	/** The socket refused to send the request: it fails with COAP_SOCKET. */
+	sendFailed = false;
 	/** How long to wait for the response, counted from the first transmission (not from queueing). */
 	waitMs = 0;
 	/** Promise settlement for the request() call using this slot. */

@@ -388,3 +388,53 @@ describe("endpoint: capacity limits", () => {
 		w.close();
 	});
 });
+
+describe("endpoint: oversize datagrams", () => {
+	it("a request datagram larger than maxMessageSize → 4.13 with Size1, and the handler does not run", async () => {
+		const w = new World();
+		let calls = 0;
+		const router = new Router();
+		router.add("/sink", { post: (_q, res) => { calls++; res.code = c("2.04"); } });
+		w.endpoint(SERVER, { router, limits: { maxMessageSize: 128 } });
+		const peer = w.peer(PEER);
+		peer.send(encode({ type: CON, code: c("0.02"), mid: 0x1234, token: "0a0b", options: [[11, "sink"]], payload: "p".repeat(200) }));
+		await w.net.runUntilIdle();
+		const [m] = peer.messages();
+		assert.equal(m!.type, ACK);
+		assert.equal(m!.code, c("4.13"));
+		assert.equal(m!.mid, 0x1234);
+		assert.equal(m!.token, "0a0b");
+		assert.equal(optUint(m!, 60), 128, "Size1 names the limit");
+		assert.equal(calls, 0);
+		// A request that fits is served.
+		peer.send(encode({ type: CON, code: c("0.02"), mid: 0x1235, token: "0a0c", options: [[11, "sink"]], payload: "p".repeat(20) }));
+		await w.net.runUntilIdle();
+		assert.equal(peer.messages()[1]!.code, c("2.04"));
+		assert.equal(calls, 1);
+		w.close();
+	});
+
+	it("a response with more options than the client's maxOptions rejects with COAP_BAD_RESPONSE (piggybacked and CON)", async () => {
+		const w = new World();
+		const client = w.endpoint(CLIENT, { port: 0, limits: { maxOptions: 4 } });
+		const peer = w.peer(SERVER, 5683);
+		let type = ACK;
+		peer.onReceive = (r, p) => {
+			const q = decode(r.bytes);
+			if (q.code === 0) return; // the client's ACK or Reset
+			const options: [number, number][] = [];
+			for (let i = 0; i < 6; i++) options.push([2048 + 2 * i, i]);
+			if (type === CON) p.send(encode({ type: ACK, code: 0, mid: q.mid }), r.address, r.port);
+			p.send(encode({ type, code: c("2.05"), mid: type === ACK ? q.mid : 0x7777, token: q.token, options }), r.address, r.port);
+		};
+		const t = track(w.net, client.request({ address: SERVER, path: "/x" }));
+		await w.net.runUntilIdle();
+		assert.equal(errorCode(t), "COAP_BAD_RESPONSE");
+		type = CON;
+		const t2 = track(w.net, client.request({ address: SERVER, path: "/y" }));
+		await w.net.runUntilIdle();
+		assert.equal(errorCode(t2), "COAP_BAD_RESPONSE");
+		assert.equal(client.clientSlotsInUse, 0);
+		w.close();
+	});
+});
