@@ -18,7 +18,8 @@
  * OSCORE; proxying (a request with Proxy-Uri or Proxy-Scheme gets 5.05, §5.7.2).
  */
 import { ClientResponse } from "./client/response.js";
-import { prepareRequest, writeRequestBody, type RequestOptions } from "./client/options.js";
+import { prepareRequest, writeRequestBody, type EncodedRequest, type RequestOptions } from "./client/options.js";
+import { requestBlockwise, type BlockContext } from "./client/blockwise.js";
 import {
 	CODE_BAD_OPTION,
 	CODE_CHANGED,
@@ -32,7 +33,10 @@ import {
 	CODE_METHOD_NOT_ALLOWED,
 	CODE_NOT_ACCEPTABLE,
 	CODE_NOT_FOUND,
+	CODE_BAD_REQUEST,
+	CODE_CONTINUE,
 	CODE_PROXYING_NOT_SUPPORTED,
+	CODE_REQUEST_ENTITY_INCOMPLETE,
 	CODE_REQUEST_ENTITY_TOO_LARGE,
 	CODE_SERVICE_UNAVAILABLE,
 	CODE_UNSUPPORTED_CONTENT_FORMAT,
@@ -50,12 +54,15 @@ import { CoapError, E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.j
 import type { Datagram, Ports, Timer, UdpSocket } from "./host.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
 import { ClientSlot, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
-import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_URI_QUERY, optionName } from "./options.js";
+import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_SIZE2, OPT_URI_QUERY, optionName } from "./options.js";
 import { linkFormat } from "./server/linkformat.js";
 import { CoapRequest } from "./server/request.js";
-import { ResponseBuilder } from "./server/response.js";
+import { ResponseBuilder, WirePlan } from "./server/response.js";
+import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue, szxFor } from "./block/option.js";
+import { FNV_OFFSET, TransferPool, XFER_BUSY, XFER_RECEIVING, XFER_SERVING, fnv1a, requestKey, type Transfer } from "./block/transfers.js";
 import { pathEquals, type Resource, type Router } from "./server/router.js";
 import { DEFAULT_LIMITS, DEFAULT_TUNING, checkLimits, checkTuning, exchangeLifetime, nonLifetime, type Limits, type Tuning } from "./tuning.js";
+import { utf8Encode } from "./wire/utf8.js";
 import { MessageView } from "./wire/view.js";
 import { MessageWriter } from "./wire/writer.js";
 
@@ -117,6 +124,15 @@ export class Endpoint {
 	readonly #clients: ClientSlot[] = [];
 	readonly #servers: ServerSlot[] = [];
 	readonly #random4 = new Uint8Array(4);
+	readonly #plan = new WirePlan();
+	readonly #transfers: TransferPool;
+	/** Largest block size exponent this endpoint uses (RFC 7959 §2.2), from limits.blockSize. */
+	readonly #maxSzx: number;
+	/** Scratch for an ETag computed over a sliced body (RFC 7959 §2.4). */
+	readonly #autoEtag = new Uint8Array(4);
+	readonly #blockContext: BlockContext;
+	/** Code of the response last written (after defaults, 2.03 and 4.02 substitutions). */
+	#lastCode = 0;
 	#mid = 0;
 	#seq = 0;
 	#armedAt = -1;
@@ -144,6 +160,9 @@ export class Endpoint {
 		this.#writer = new MessageWriter(this.#tx);
 		this.#slotWriter = new MessageWriter(this.#tx);
 		this.#dedup = new DedupCache(limits.dedupEntries, limits.dedupCacheBytes);
+		this.#transfers = new TransferPool(limits.blockTransfers, limits.maxBodySize);
+		// A block plus header, token and options must fit one message: keep 64 bytes for them.
+		this.#maxSzx = Math.min(szxFor(limits.blockSize), szxFor(Math.max(16, m - 64)));
 		// One arena for all slot buffers, cut into views once.
 		const arena = new Uint8Array((limits.clientExchanges + limits.serverExchanges) * m);
 		for (let i = 0; i < limits.clientExchanges; i++) this.#clients.push(new ClientSlot(arena.subarray(i * m, (i + 1) * m)));
@@ -155,6 +174,15 @@ export class Endpoint {
 		this.#ports.random(r);
 		this.#mid = (r[0]! << 8) | r[1]!; // §4.4: the initial Message ID SHOULD be randomized
 		this.#timer = options.ports.clock.createTimer(this.#onTimer, this);
+		const clock = options.ports.clock;
+		this.#blockContext = Object.freeze({
+			exchange: (r: EncodedRequest) => this.#exchange(r),
+			transfers: this.#transfers,
+			maxSzx: this.#maxSzx,
+			random: options.ports.random,
+			now: () => clock.now(),
+			lifetimeMs: this.#exchangeLifetime,
+		});
 		this.#socket = new options.ports.udp({
 			port: options.port ?? 0,
 			address: options.address,
@@ -184,13 +212,19 @@ export class Endpoint {
 	 * or timeout) throws TypeError/RangeError at the call.
 	 */
 	request(options: RequestOptions): Promise<ClientResponse> {
-		let r: ReturnType<typeof prepareRequest>;
+		let r: EncodedRequest;
 		try {
 			r = prepareRequest(options, this.tuning.requestTimeoutMs);
 		} catch (e) {
 			if (e instanceof CoapError) return Promise.reject(e);
 			throw e;
 		}
+		if (this.#closed) return Promise.reject(new CoapError("COAP_CLOSED", "endpoint is closed"));
+		return requestBlockwise(this.#blockContext, r, r.blockSzx);
+	}
+
+	/** One request/response exchange on the message layer (block-wise sits above it). */
+	#exchange(r: EncodedRequest): Promise<ClientResponse> {
 		return new Promise<ClientResponse>((resolve, reject) => {
 			if (this.#closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
 			let slot: ClientSlot | undefined;
@@ -436,6 +470,7 @@ export class Endpoint {
 
 	#onRequest(st: number, address: string, port: number): void {
 		const v = this.#view;
+		this.#plan.reset();
 		const now = this.#ports.clock.now();
 		const con = v.type === TYPE_CON;
 		const mid = v.mid;
@@ -476,7 +511,7 @@ export class Endpoint {
 			const res = this.#response;
 			res.reset();
 			res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
-			res.option(OPT_SIZE1, this.limits.maxMessageSize);
+			this.#plan.size1 = this.limits.maxMessageSize;
 			res.payload = "request larger than " + this.limits.maxMessageSize + " bytes";
 			this.#respond(d, v, res, address, port);
 			return;
@@ -507,6 +542,7 @@ export class Endpoint {
 	#replyNow(d: number, code: number, diagnostic: string, address: string, port: number): void {
 		const res = this.#response;
 		res.reset();
+		this.#plan.reset();
 		res.code = code;
 		res.payload = diagnostic;
 		if (code === CODE_SERVICE_UNAVAILABLE) res.maxAge = 1; // §5.9.3.4: Max-Age says when to retry
@@ -518,8 +554,10 @@ export class Endpoint {
 		const res = this.#response;
 		const req = this.#request;
 		res.reset();
+		this.#plan.reset();
 		req.address = address;
 		req.port = port;
+		req.body = null;
 		const router = this.#router;
 		const resource = router?.match(v);
 		if (resource === undefined) {
@@ -551,19 +589,118 @@ export class Endpoint {
 			this.#respond(d, v, res, address, port);
 			return;
 		}
+		let transfer: Transfer | null = null;
+		if (v.find(OPT_BLOCK1) >= 0) {
+			transfer = this.#receiveBlock1(d, address, port);
+			if (transfer === null) return; // answered: 2.31 Continue or an error
+			req.body = transfer.buf.subarray(0, transfer.length);
+		} else if (!isIdempotent(v.code) && blockNum(v.uintOf(OPT_BLOCK2, 0)) > 0) {
+			// RFC 7959 §2.6: later blocks of a non-idempotent request's response come from the
+			// body kept when the handler ran; the handler must not run again.
+			this.#serveKeptBlock(d, address, port);
+			return;
+		}
 		let result: void | Promise<void>;
 		try {
 			result = handler(req, res);
 		} catch (e) {
 			this.#handlerFailed(res, e);
-			this.#respond(d, v, res, address, port);
-			return;
+			result = undefined;
 		}
 		if (result === undefined || typeof (result as Promise<void>).then !== "function") {
-			this.#respond(d, v, res, address, port);
+			this.#respond(d, v, res, address, port, transfer);
 			return;
 		}
-		this.#parkAsync(result as Promise<void>, d, address, port);
+		this.#parkAsync(result as Promise<void>, d, address, port, transfer);
+	}
+
+	/**
+	 * RFC 7959 §2.5: one Block1 block of a request body. Returns the transfer holding the whole
+	 * body once the last block is in (state XFER_BUSY), or null after answering the block
+	 * (2.31 Continue) or an error (4.00, 4.08, 4.13 with Size1, 5.03).
+	 */
+	#receiveBlock1(d: number, address: string, port: number): Transfer | null {
+		const v = this.#view;
+		const res = this.#response;
+		const plan = this.#plan;
+		const now = this.#ports.clock.now();
+		const value = v.uintOf(OPT_BLOCK1, -1);
+		const max = this.#transfers.maxBodySize;
+		if (!blockValid(value)) {
+			// §2.2: SZX 7 is reserved (BERT is for reliable transports only).
+			this.#replyNow(d, CODE_BAD_REQUEST, "invalid Block1", address, port);
+			return null;
+		}
+		const num = blockNum(value);
+		const more = blockMore(value);
+		const szx = blockSzx(value);
+		const size = blockSize(szx);
+		const length = v.payloadLength;
+		// §4: Size1 announces the total size; refuse early what cannot fit.
+		if (v.uintOf(OPT_SIZE1, 0) > max) return this.#tooLarge(d, null, address, port);
+		// §2.2: every block but the last carries exactly the block size.
+		if (more && length !== size) {
+			this.#replyNow(d, CODE_BAD_REQUEST, "Block1 payload is not the block size", address, port);
+			return null;
+		}
+		const key = requestKey(v, true); // RFC 9175 §3.3: Request-Tag keeps transfers apart
+		let t = this.#transfers.find(XFER_RECEIVING, address, port, key, now);
+		if (num === 0) {
+			t ??= this.#transfers.allocate(XFER_RECEIVING, address, port, key, now, this.#exchangeLifetime);
+			if (t === undefined) {
+				this.stats.capacityRejected++;
+				this.#replyNow(d, CODE_SERVICE_UNAVAILABLE, "no block transfer slot free", address, port);
+				return null;
+			}
+			t.length = 0;
+		}
+		// §2.5: a block out of sequence (or a transfer we do not know) → 4.08.
+		if (t === undefined || num * size !== t.length) {
+			this.#replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "expected block " + (t === undefined ? 0 : Math.floor(t.length / size)), address, port);
+			return null;
+		}
+		if (t.length + length > max) return this.#tooLarge(d, t, address, port);
+		t.buf.set(v.bytes.subarray(v.payloadOffset, v.length), t.length);
+		t.length += length;
+		t.expiresAt = now + this.#exchangeLifetime;
+		if (more) {
+			res.reset();
+			res.code = CODE_CONTINUE; // §2.3: 2.31 asks for the next block
+			plan.block1 = blockValue(num, true, szx);
+			this.#respond(d, v, res, address, port);
+			return null;
+		}
+		t.state = XFER_BUSY;
+		plan.block1 = blockValue(num, false, szx); // §2.3: the final response echoes Block1
+		return t;
+	}
+
+	/** §2.9.3: 4.13 Request Entity Too Large with Size1 = the largest body this endpoint takes. */
+	#tooLarge(d: number, t: Transfer | undefined | null, address: string, port: number): null {
+		if (t) this.#transfers.release(t);
+		const res = this.#response;
+		res.reset();
+		res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
+		res.payload = "body larger than " + this.#transfers.maxBodySize + " bytes";
+		this.#plan.size1 = this.#transfers.maxBodySize;
+		this.#respond(d, this.#view, res, address, port);
+		return null;
+	}
+
+	/** Serves Block2 number N > 0 of a kept response body (§2.6), or 4.08 if none is kept. */
+	#serveKeptBlock(d: number, address: string, port: number): void {
+		const v = this.#view;
+		const res = this.#response;
+		const t = this.#transfers.find(XFER_SERVING, address, port, requestKey(v, false), this.#ports.clock.now());
+		if (t === undefined) {
+			this.#replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "no response body kept for this request", address, port);
+			return;
+		}
+		res.code = t.code;
+		res.contentFormat = t.contentFormat;
+		res.payload = t.buf.subarray(0, t.length);
+		res.etag = t.etag.subarray(0, t.etagLength);
+		this.#respond(d, v, res, address, port, null, t);
 	}
 
 	#handlerFailed(res: ResponseBuilder, e: unknown): void {
@@ -587,7 +724,7 @@ export class Endpoint {
 	}
 
 	/** An async handler is working: move the request into a server slot until it settles. */
-	#parkAsync(result: Promise<void>, d: number, address: string, port: number): void {
+	#parkAsync(result: Promise<void>, d: number, address: string, port: number, transfer: Transfer | null): void {
 		let slot: ServerSlot | undefined;
 		for (const s of this.#servers) if (s.state === SLOT_FREE) { slot = s; break; }
 		const v = this.#view;
@@ -595,6 +732,8 @@ export class Endpoint {
 			// No slot to wait in: 5.03 now, and the handler's outcome is dropped.
 			result.then(ignore, ignore);
 			this.stats.capacityRejected++;
+			if (transfer !== null) this.#transfers.release(transfer);
+			this.#plan.reset();
 			this.#replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
 			// The handler still holds the receive request and response and may write to them
 			// after its await: they must not serve (or be swapped into a slot for) a later
@@ -621,6 +760,8 @@ export class Endpoint {
 		slot.requestMid = v.mid;
 		slot.dedup = d;
 		slot.acked = false;
+		slot.transfer = transfer;
+		slot.block1 = this.#plan.block1;
 		slot.retransmitAt = v.type === TYPE_CON ? now + this.tuning.emptyAckDelayMs : -1;
 		slot.giveUpAt = now + this.tuning.handlerTimeoutMs;
 		const generation = slot.generation;
@@ -646,14 +787,13 @@ export class Endpoint {
 		if (slot.generation !== generation || slot.state !== SLOT_WORKING || this.#closed) return;
 		const v = slot.request.view;
 		if (error !== null) this.#handlerFailed(slot.response, error);
-		if (slot.requestType === TYPE_CON && !slot.acked) {
-			// Still in time to piggyback on the ACK (§5.2.1).
-			this.#respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port);
-			this.#freeServer(slot);
-			return;
-		}
-		if (slot.requestType === TYPE_NON) {
-			this.#respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port);
+		const transfer = slot.transfer;
+		slot.transfer = null;
+		this.#plan.reset();
+		this.#plan.block1 = slot.block1;
+		if (slot.requestType === TYPE_NON || !slot.acked) {
+			// Still in time to piggyback on the ACK (§5.2.1), or a NON response (§5.2.3).
+			this.#respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port, transfer);
 			this.#freeServer(slot);
 			return;
 		}
@@ -662,6 +802,7 @@ export class Endpoint {
 		w.buf = slot.buf;
 		const length = this.#writeResponse(w, TYPE_CON, this.#nextMid(), v, slot.response);
 		w.buf = this.#tx;
+		this.#afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
 		slot.mid = (slot.buf[2]! << 8) | slot.buf[3]!;
 		slot.length = length;
 		slot.state = SLOT_WAIT_ACK;
@@ -684,18 +825,69 @@ export class Endpoint {
 
 	/**
 	 * Sends the response for request view `v`: piggybacked on the ACK for CON (§5.2.1), as NON
-	 * for NON (§5.2.3), and records it for duplicate detection.
+	 * for NON (§5.2.3), and records it for duplicate detection. `transfer` is the Block1
+	 * transfer whose body the handler had (released, or kept for §2.6), `kept` the body a
+	 * later block is served from (released after its last block).
 	 */
-	#respond(d: number, v: MessageView, res: ResponseBuilder, address: string, port: number): void {
+	#respond(d: number, v: MessageView, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null = null, kept: Transfer | null = null): void {
 		const con = v.type === TYPE_CON;
 		const length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, con ? v.mid : this.#nextMid(), v, res);
 		this.#send(this.#tx, length, address, port);
 		// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
 		if (con && d >= 0) this.#dedup.storeReply(d, this.#tx, length);
+		this.#afterBlocks(v, res, address, port, transfer, kept);
 	}
 
-	/** Serializes a response to request `v` with `w`; falls back to 5.00 if it does not fit. */
+	/** Transfer bookkeeping once a response is sent (RFC 7959 §2.5, §2.6). */
+	#afterBlocks(v: MessageView, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null, kept: Transfer | null): void {
+		const plan = this.#plan;
+		const more = plan.block2 >= 0 && blockMore(plan.block2);
+		if (kept !== null) {
+			if (!more) this.#transfers.release(kept);
+			else kept.expiresAt = this.#ports.clock.now() + this.#exchangeLifetime;
+			return;
+		}
+		if (!more || isIdempotent(v.code)) {
+			// Idempotent requests are answered block by block by running the handler again.
+			if (transfer !== null) this.#transfers.release(transfer);
+			return;
+		}
+		// §2.6: keep the body of a non-idempotent request's response for its later blocks.
+		const now = this.#ports.clock.now();
+		const key = requestKey(v, false);
+		let t = transfer;
+		if (t === null) {
+			t = this.#transfers.find(XFER_SERVING, address, port, key, now) ?? this.#transfers.allocate(XFER_SERVING, address, port, key, now, this.#exchangeLifetime) ?? null;
+			if (t === null) return; // no slot: later blocks get 4.08 (documented bounded outcome)
+		}
+		const body = res.payload;
+		const length = res.bodyLength();
+		if (body === null || length > t.buf.length) {
+			this.#transfers.release(t);
+			return;
+		}
+		if (typeof body === "string") utf8Encode(body, t.buf, 0);
+		else if (!(body.buffer === t.buf.buffer && body.byteOffset === t.buf.byteOffset)) t.buf.set(body);
+		t.state = XFER_SERVING;
+		t.key = key;
+		t.address = address;
+		t.port = port;
+		t.length = length;
+		t.code = this.#lastCode;
+		t.contentFormat = res.contentFormat;
+		const etag = res.etag ?? this.#autoEtag;
+		t.etag.set(etag.subarray(0, Math.min(etag.length, 8)));
+		t.etagLength = Math.min(etag.length, 8);
+		t.expiresAt = now + this.#exchangeLifetime;
+	}
+
+	/**
+	 * Serializes a response to request `v` with `w`: default code, ETag validation, and Block2
+	 * slicing of a body larger than one block (RFC 7959 §2.4) with Size2 (§4) and an ETag (so a
+	 * client sees a representation change between blocks). Falls back to 5.00 if it does not fit.
+	 */
 	#writeResponse(w: MessageWriter, type: number, mid: number, v: MessageView, res: ResponseBuilder): number {
+		const plan = this.#plan;
 		let code = res.code;
 		if (code === 0) code = v.code === CODE_GET || v.code === CODE_FETCH ? CODE_CONTENT : v.code === CODE_DELETE ? CODE_DELETED : CODE_CHANGED;
 		let skipPayload = false;
@@ -709,16 +901,61 @@ export class Endpoint {
 				}
 			}
 		}
+		plan.block2 = plan.size2 = plan.sliceLength = -1;
+		plan.sliceOffset = 0;
+		if (!skipPayload && code !== CODE_CONTINUE) {
+			const bodyLength = res.bodyLength();
+			const asked = v.uintOf(OPT_BLOCK2, -1);
+			let szx = -1;
+			let num = 0;
+			if (asked >= 0 && blockValid(asked)) {
+				// §2.4: the server may answer with a smaller block size; the block number scales.
+				szx = Math.min(blockSzx(asked), this.#maxSzx);
+				num = blockNum(asked) * (1 << (blockSzx(asked) - szx));
+			} else if (bodyLength > blockSize(this.#maxSzx)) szx = this.#maxSzx;
+			if (szx >= 0) {
+				const size = blockSize(szx);
+				const offset = num * size;
+				if (offset > 0 && offset >= bodyLength) {
+					code = CODE_BAD_OPTION; // §2.2: a block beyond the end of the representation
+					skipPayload = true;
+				} else {
+					plan.block2 = blockValue(num, offset + size < bodyLength, szx);
+					plan.sliceOffset = offset;
+					plan.sliceLength = Math.min(size, bodyLength - offset);
+					if (num === 0 || v.find(OPT_SIZE2) >= 0) plan.size2 = bodyLength; // §4
+					if (res.etag === null) {
+						this.#bodyEtag(res);
+						res.etag = this.#autoEtag;
+					}
+				}
+			}
+		}
+		this.#lastCode = code;
 		w.header(type, code, mid, v.bytes, v.tokenOffset, v.tokenLength);
-		res.writeBody(w, skipPayload);
+		res.writeBody(w, skipPayload, plan);
 		let length = w.finish();
 		if (length < 0) {
-			// Too large for one message (Block2 is issue 3's): a clear error instead.
+			// Options too large for one message even with the body sliced: a clear error.
 			w.header(type, CODE_INTERNAL_SERVER_ERROR, mid, v.bytes, v.tokenOffset, v.tokenLength);
 			w.payloadText("response too large");
 			length = w.finish();
 		}
 		return length;
+	}
+
+	/** A 4-byte ETag from the body's content (FNV-1a), for bodies sent in blocks. */
+	#bodyEtag(res: ResponseBuilder): void {
+		const body = res.payload;
+		let h = FNV_OFFSET;
+		if (typeof body === "string") {
+			for (let i = 0; i < body.length; i++) h = Math.imul(h ^ body.charCodeAt(i), 0x01000193) >>> 0;
+		} else if (body !== null) h = fnv1a(h, body, 0, body.length);
+		const e = this.#autoEtag;
+		e[0] = h >>> 24;
+		e[1] = (h >>> 16) & 0xff;
+		e[2] = (h >>> 8) & 0xff;
+		e[3] = h & 0xff;
 	}
 
 	#sendEmpty(type: number, mid: number, address: string, port: number): void {
@@ -866,8 +1103,15 @@ export class Endpoint {
 		for (const s of this.#servers) {
 			s.state = SLOT_FREE;
 			s.generation++;
+			s.transfer = null;
 		}
+		for (const t of this.#transfers.slots) this.#transfers.release(t);
 		this.#dedup.clear();
+	}
+
+	/** Block-wise transfer slots in use (tests and diagnostics). */
+	get transfersInUse(): number {
+		return this.#transfers.inUse(this.#ports.clock.now());
 	}
 
 	/** Number of client exchange slots in use (tests and diagnostics). */

@@ -41,6 +41,12 @@ export interface Limits {
 	dedupEntries: number;
 	/** Bytes of the ring that keeps recent piggybacked responses for re-sending to duplicate CONs. */
 	dedupCacheBytes: number;
+	/** RFC 7959 transfers in progress at once (server Block1 reassembly, kept Block2 bodies, client reassembly). */
+	blockTransfers: number;
+	/** Largest body a block-wise transfer may carry (each transfer slot holds this many bytes). */
+	maxBodySize: number;
+	/** Preferred block size in bytes (16..1024, a power of two); the message size may force smaller. */
+	blockSize: number;
 }
 
 export const DEFAULT_TUNING: Readonly<Tuning> = Object.freeze({
@@ -63,6 +69,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 	serverExchanges: 2,
 	dedupEntries: 8,
 	dedupCacheBytes: 1024,
+	blockTransfers: 2,
+	maxBodySize: 4096,
+	blockSize: 1024,
 });
 
 /** §4.8.2: MAX_TRANSMIT_SPAN = ACK_TIMEOUT * (2 ** MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR */
@@ -93,6 +102,9 @@ export function checkLimits(l: Limits): void {
 	check("serverExchanges", l.serverExchanges, 0, 4096);
 	check("dedupEntries", l.dedupEntries, 1, 65535);
 	check("dedupCacheBytes", l.dedupCacheBytes, 0, 1 << 26);
+	check("blockTransfers", l.blockTransfers, 0, 1024);
+	check("maxBodySize", l.maxBodySize, 16, 1 << 26);
+	if (!(l.blockSize >= 16 && l.blockSize <= 1024 && (l.blockSize & (l.blockSize - 1)) === 0)) throw new RangeError("blockSize must be a power of two 16..1024, got " + l.blockSize);
 }
 
 /** Checks a full Tuning record; throws RangeError naming the first bad field. */
@@ -126,6 +138,7 @@ export function memoryBudget(l: Limits): { total: number; parts: Record<string, 
 		serverExchanges: l.serverExchanges * (l.maxMessageSize + 8 + 48),
 		dedup: l.dedupEntries * (2 + 2 + 4 + 4 + 4 + 8) + dedupBuckets(l.dedupEntries) * 4 + l.dedupCacheBytes,
 		messageViews: views * view,
+		blockTransfers: l.blockTransfers * (l.maxBodySize + 4 + 48),
 	};
 	let total = 0;
 	for (const k in parts) total += parts[k]!;

@@ -1,8 +1,8 @@
 /**
  * The demo resources of `xscoap serve` (and a starting point for firmware): /hello, /time,
- * /echo, /counter. Portable: state lives in the router built by `demoRouter()`, never at
+ * /echo, /counter, /large. Portable: state lives in the router built by `demoRouter()`, never at
  * module level. /.well-known/core comes from the router itself.
- * Leaves out (issue 3): /large (Block2) and Observe on /time and /counter.
+ * /large is 5,500 bytes of text for block-wise transfers (RFC 7959).
  */
 import { CODE_CHANGED, CODE_CONTENT, FORMAT_TEXT } from "../coap/constants.js";
 import { Router } from "../coap/server/router.js";
@@ -59,5 +59,22 @@ export function demoRouter(options: DemoOptions = {}): Router {
 			res.send(CODE_CHANGED, String(counter), FORMAT_TEXT);
 		},
 	});
+	const large = largeText();
+	router.add("/large", {
+		rt: "xscoap.large",
+		ct: FORMAT_TEXT,
+		sz: large.length,
+		title: "A large text (RFC 7959 Block2 test)",
+		get(_req, res) {
+			res.send(CODE_CONTENT, large, FORMAT_TEXT);
+		},
+	});
 	return router;
+}
+
+/** The body of /large: 100 numbered lines, 5,500 bytes of ASCII text. */
+export function largeText(): string {
+	let s = "";
+	for (let i = 1; i <= 100; i++) s += "line " + String(i).padStart(3, "0") + ": the quick brown fox jumps over the lazy dog.\n";
+	return s;
 }

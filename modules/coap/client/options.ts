@@ -34,6 +34,8 @@ export interface RequestOptions {
 	options?: readonly (readonly [number, OptionValue])[];
 	/** Give up after this long without a response, counted from the first transmission (default: tuning.requestTimeoutMs). */
 	timeoutMs?: number;
+	/** Preferred block size for block-wise transfers, 16..1024 (RFC 7959); default the endpoint's. */
+	blockSize?: number;
 }
 
 /** A request reduced to what goes on the wire. */
@@ -45,6 +47,8 @@ export interface EncodedRequest {
 	options: [number, OptionValue][];
 	payload: Uint8Array | string | null;
 	timeoutMs: number;
+	/** Preferred block size exponent (RFC 7959 §2.2), 6 (1024 bytes) unless asked otherwise. */
+	blockSzx: number;
 }
 
 /** Resolves RequestOptions into an EncodedRequest; throws CoapError("COAP_BAD_URI") or TypeError. */
@@ -86,6 +90,11 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		if (o.port === undefined) throw new CoapError("COAP_BAD_URI", "port " + dest + " of " + o.uri + " is not a destination port");
 		throw new RangeError("port must be an integer 1..65535, got " + o.port);
 	}
+	let blockSzx = 6;
+	if (o.blockSize !== undefined) {
+		if (!(o.blockSize >= 16 && o.blockSize <= 1024 && (o.blockSize & (o.blockSize - 1)) === 0)) throw new RangeError("blockSize must be a power of two 16..1024, got " + o.blockSize);
+		blockSzx = Math.log2(o.blockSize) - 4;
+	}
 	const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
 	if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0, got " + timeoutMs);
 	return {
@@ -96,6 +105,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		options,
 		payload: o.payload === undefined || o.payload.length === 0 ? null : o.payload,
 		timeoutMs,
+		blockSzx,
 	};
 }
 

@@ -4,7 +4,7 @@
  * it allocates: this is the application edge.
  */
 import { codeText } from "../constants.js";
-import { FMT_STRING, FMT_UINT, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, optionFormat, optionName } from "../options.js";
+import { FMT_STRING, FMT_UINT, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, optionFormat, optionName } from "../options.js";
 import { readUint } from "../wire/uint.js";
 import { utf8Decode } from "../wire/utf8.js";
 import type { MessageView } from "../wire/view.js";
@@ -25,6 +25,23 @@ export class ClientResponse {
 	readonly payload: Uint8Array;
 	readonly address: string;
 	readonly port: number;
+
+	/**
+	 * The response a block-wise transfer delivers: the first block's code and options (without
+	 * Block2), with the whole body (copied).
+	 */
+	static assembled(head: ClientResponse, body: Uint8Array): ClientResponse {
+		const r = Object.create(ClientResponse.prototype) as { -readonly [K in keyof ClientResponse]: ClientResponse[K] };
+		r.code = head.code;
+		r.type = head.type;
+		r.mid = head.mid;
+		r.token = head.token;
+		r.options = Object.freeze(head.options.filter((o) => o.number !== OPT_BLOCK2));
+		r.payload = body.slice();
+		r.address = head.address;
+		r.port = head.port;
+		return r as ClientResponse;
+	}
 
 	constructor(view: MessageView, address: string, port: number) {
 		this.code = view.code;

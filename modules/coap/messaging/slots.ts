@@ -5,6 +5,7 @@
  * event for an earlier use (a timer, a promise settling) is recognised and ignored.
  */
 import type { ClientResponse } from "../client/response.js";
+import type { Transfer } from "../block/transfers.js";
 import type { CoapError } from "../errors.js";
 import { CoapRequest } from "../server/request.js";
 import { ResponseBuilder } from "../server/response.js";
@@ -76,6 +77,10 @@ export class ServerSlot extends Slot {
 	dedup = -1;
 	/** An empty ACK has been sent for the request (§5.2.2). */
 	acked = false;
+	/** The Block1 transfer whose body the handler works on (RFC 7959 §2.5), or null. */
+	transfer: Transfer | null = null;
+	/** Block1 value to echo in the final response, -1 for none. */
+	block1 = -1;
 
 	constructor(buf: Uint8Array, maxOptions: number) {
 		super(buf);

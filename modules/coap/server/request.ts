@@ -14,6 +14,8 @@ export class CoapRequest {
 	/** Sender's address and port (as the socket reported them). */
 	address = "";
 	port = 0;
+	/** Set by the endpoint when a Block1 transfer was reassembled; null otherwise. */
+	body: Uint8Array | null = null;
 
 	constructor(view: MessageView) {
 		this.view = view;
@@ -70,12 +72,17 @@ export class CoapRequest {
 	}
 
 	/** The payload (a borrowed view). */
+	/**
+	 * The request body: the payload, or the whole reassembled body of a Block1 transfer
+	 * (RFC 7959 §2.5). A borrowed view.
+	 */
 	get payload(): Uint8Array {
-		return this.view.payload();
+		return this.body ?? this.view.payload();
 	}
 
-	/** The payload decoded as UTF-8 text. */
+	/** The body decoded as UTF-8 text. */
 	text(): string {
+		if (this.body !== null) return utf8Decode(this.body);
 		const v = this.view;
 		return utf8Decode(v.bytes, v.payloadOffset, v.payloadLength);
 	}

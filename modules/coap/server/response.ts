@@ -3,11 +3,35 @@
  * `contentFormat`, `maxAge`, `etag`, `locationPath` and any other options; the endpoint
  * serializes it (options sorted by number, RFC 7252 §3.1) into its own buffer. One builder is
  * reused per endpoint slot: `reset()` clears it, its option table is allocated once.
- * Leaves out: Block2 slicing of large bodies (issue 3): a body that does not fit the
- * configured maximum message size is answered with 5.00 and a diagnostic payload.
+ * The options the stack itself adds (Observe, Block1/Block2, Size1/Size2, Echo) and the
+ * slice of the payload that goes into one block come from a WirePlan the endpoint fills.
  */
-import { OPT_CONTENT_FORMAT, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE } from "../options.js";
+import { OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, OPT_OBSERVE, OPT_SIZE1, OPT_SIZE2 } from "../options.js";
+import { utf8Length } from "../wire/utf8.js";
 import type { MessageWriter } from "../wire/writer.js";
+
+/** What the stack adds to a response on the wire: one instance per endpoint, reset per use. */
+export class WirePlan {
+	/** RFC 7641 Observe sequence number, -1 for none. */
+	observe = -1;
+	/** RFC 7959 Block2 / Block1 values (NUM << 4 | M << 3 | SZX), -1 for none. */
+	block2 = -1;
+	block1 = -1;
+	/** RFC 7959 §4 Size2 / Size1, -1 for none. */
+	size2 = -1;
+	size1 = -1;
+	/** RFC 9175 Echo value, or null. */
+	echo: Uint8Array | null = null;
+	/** Byte range of the body to send (a Block2 slice); sliceLength -1 sends the whole body. */
+	sliceOffset = 0;
+	sliceLength = -1;
+
+	reset(): void {
+		this.observe = this.block2 = this.block1 = this.size2 = this.size1 = this.sliceLength = -1;
+		this.sliceOffset = 0;
+		this.echo = null;
+	}
+}
 
 const KIND_BYTES = 0;
 const KIND_UINT = 1;
@@ -90,7 +114,7 @@ export class ResponseBuilder {
 	 * segments fits, and writeBody can be called twice (e.g. retried on overflow).
 	 * `skipPayload` leaves the payload out (2.03 Valid, HEAD-like uses).
 	 */
-	writeBody(w: MessageWriter, skipPayload = false): void {
+	writeBody(w: MessageWriter, skipPayload = false, plan: WirePlan | null = null): void {
 		const n = this.#count;
 		const order = this.#order;
 		const num = this.#number;
@@ -104,16 +128,44 @@ export class ResponseBuilder {
 		}
 		let k = this.#writeExtras(w, 0, OPT_ETAG);
 		if (this.etag !== null) w.option(OPT_ETAG, this.etag, 0, this.etag.length);
+		k = this.#writeExtras(w, k, OPT_OBSERVE);
+		if (plan !== null && plan.observe >= 0) w.uintOption(OPT_OBSERVE, plan.observe);
 		k = this.#writeExtras(w, k, OPT_LOCATION_PATH);
 		if (this.locationPath !== null) for (const seg of this.locationPath) w.stringOption(OPT_LOCATION_PATH, seg);
 		k = this.#writeExtras(w, k, OPT_CONTENT_FORMAT);
 		if (this.contentFormat >= 0 && !skipPayload) w.uintOption(OPT_CONTENT_FORMAT, this.contentFormat);
 		k = this.#writeExtras(w, k, OPT_MAX_AGE);
 		if (this.maxAge >= 0) w.uintOption(OPT_MAX_AGE, this.maxAge);
+		if (plan !== null) {
+			k = this.#writeExtras(w, k, OPT_BLOCK2);
+			if (plan.block2 >= 0) w.uintOption(OPT_BLOCK2, plan.block2);
+			k = this.#writeExtras(w, k, OPT_BLOCK1);
+			if (plan.block1 >= 0) w.uintOption(OPT_BLOCK1, plan.block1);
+			k = this.#writeExtras(w, k, OPT_SIZE2);
+			if (plan.size2 >= 0) w.uintOption(OPT_SIZE2, plan.size2);
+			k = this.#writeExtras(w, k, OPT_SIZE1);
+			if (plan.size1 >= 0) w.uintOption(OPT_SIZE1, plan.size1);
+			k = this.#writeExtras(w, k, OPT_ECHO);
+			if (plan.echo !== null) w.option(OPT_ECHO, plan.echo, 0, plan.echo.length);
+		}
 		this.#writeExtras(w, k, 0xffff);
-		if (skipPayload || this.payload === null) return;
-		if (typeof this.payload === "string") w.payloadText(this.payload);
-		else w.payload(this.payload, 0, this.payload.length);
+		const body = this.payload;
+		if (skipPayload || body === null) return;
+		if (plan !== null && plan.sliceLength >= 0) {
+			// One block of the body (RFC 7959 §2.4): bytes [sliceOffset, sliceOffset + sliceLength).
+			if (plan.sliceLength === 0) return;
+			if (typeof body === "string") w.payloadTextRange(body, plan.sliceOffset, plan.sliceLength);
+			else w.payload(body, plan.sliceOffset, plan.sliceLength);
+			return;
+		}
+		if (typeof body === "string") w.payloadText(body);
+		else w.payload(body, 0, body.length);
+	}
+
+	/** Length of the body in bytes (text counted as UTF-8). */
+	bodyLength(): number {
+		const body = this.payload;
+		return body === null ? 0 : typeof body === "string" ? utf8Length(body) : body.length;
 	}
 
 	/** Writes the sorted extra options from position `k` while their number is at most `upTo`; returns the next position. */

@@ -6,7 +6,7 @@
  * One writer is reused per buffer; nothing is allocated per message.
  */
 import { uintLength, writeUint } from "./uint.js";
-import { utf8Encode, utf8Length } from "./utf8.js";
+import { utf8Encode, utf8EncodeRange, utf8Length } from "./utf8.js";
 
 export class MessageWriter {
 	/** The output buffer (owned by whoever constructed the writer). */
@@ -134,6 +134,23 @@ export class MessageWriter {
 		}
 		this.buf[this.pos] = 0xff;
 		this.pos = end;
+		this.#payload = true;
+		return this;
+	}
+
+	/**
+	 * Payload given as bytes [skip, skip + length) of the UTF-8 encoding of `text` (one block
+	 * of a text body, RFC 7959 §2.4), encoded straight into the buffer.
+	 */
+	payloadTextRange(text: string, skip: number, length: number): this {
+		if (this.#payload) throw new RangeError("payload written twice");
+		if (length === 0 || this.#overflow) return this;
+		if (this.pos + 1 + length > this.buf.length) {
+			this.#overflow = true;
+			return this;
+		}
+		this.buf[this.pos] = 0xff;
+		this.pos += 1 + utf8EncodeRange(text, skip, length, this.buf, this.pos + 1);
 		this.#payload = true;
 		return this;
 	}

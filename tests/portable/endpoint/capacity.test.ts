@@ -139,51 +139,59 @@ describe("endpoint: capacity limits", () => {
 		w.close();
 	});
 
-	it("a request larger than maxMessageSize rejects with COAP_OVERFLOW and uses no slot", async () => {
+	it("a request body larger than one message goes block-wise; options that cannot fit reject with COAP_OVERFLOW and use no slot", async () => {
 		const w = new World();
 		w.endpoint(SERVER, { router: demoRouter({ now: () => 0 }) });
 		const client = w.endpoint(CLIENT, { port: 0, limits: { maxMessageSize: 64 } });
-		const big = "x".repeat(60);
-		const t = track(w.net, client.request({ address: SERVER, method: "POST", path: "/echo", payload: big }));
 		const longPath = track(w.net, client.request({ address: SERVER, path: "/" + "p".repeat(70) }));
 		await microtasks();
-		assert.equal(errorCode(t), "COAP_OVERFLOW");
 		assert.equal(errorCode(longPath), "COAP_OVERFLOW");
 		assert.equal(client.clientSlotsInUse, 0);
 		assert.equal(w.sent(CLIENT).length, 0);
-		// Exactly at the limit: header 4 + token 4 + Uri-Path "echo" 5 + marker 1 + 50 = 64.
-		const fits = track(w.net, client.request({ address: SERVER, method: "POST", path: "/echo", payload: "y".repeat(50) }));
-		const over = track(w.net, client.request({ address: SERVER, method: "POST", path: "/echo", payload: "y".repeat(51) }));
+		// 60 bytes do not fit a 64-byte message: RFC 7959 Block1 with 16-byte blocks (the
+		// largest block that leaves 64 bytes... of headroom is the minimum, 16).
+		const big = "0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789AB";
+		const t = track(w.net, client.request({ address: SERVER, method: "POST", path: "/echo", payload: big }));
 		await w.net.runUntilIdle();
-		assert.equal(errorCode(over), "COAP_OVERFLOW");
-		assert.equal(valueOf(fits).payload.length, 50);
-		assert.equal(w.sent(CLIENT)[0]!.length, 64);
+		assert.equal(valueOf(t).text(), big);
+		const sent = w.sent(CLIENT).map((e) => decode(e.bytes));
+		assert.equal(sent.length, 4);
+		assert.deepEqual(sent.map((m) => optUint(m, 27)), [0x08, 0x18, 0x28, 0x30], "Block1 NUM/M/SZX: 0/1/16, 1/1/16, 2/1/16, 3/0/16");
+		assert.deepEqual(sent.map((m) => m.payload.length), [16, 16, 16, 12]);
+		assert.equal(optUint(sent[0]!, 60), 60, "Size1 announces the body on the first block");
+		for (const e of w.sent(CLIENT)) assert.ok(e.length <= 64, "every block fits the 64-byte message");
+		assert.equal(client.transfersInUse, 0);
 		w.close();
 	});
 
-	it("a response too large for maxMessageSize → 5.00 \"response too large\" (piggybacked, separate and NON)", async () => {
+	it("a response body larger than one message is sent block-wise (Block2) and reassembled, piggybacked, separate and NON", async () => {
 		const w = new World();
 		const router = new Router();
+		const body = "z".repeat(100) + "y".repeat(100);
 		router.add("/big", {
 			async get(req, res) {
 				if (req.queryParam("slow") !== undefined) await sleep(w.net, 500);
-				res.send(c("2.05"), "z".repeat(200), 0);
+				res.send(c("2.05"), body, 0);
 			},
 		});
-		router.add("/small", { get: (_q, res) => res.send(c("2.05"), "z".repeat(40)) });
+		router.add("/fat", { get: (_q, res) => { res.option(2048, "o".repeat(60)); res.send(c("2.05"), "x"); } });
 		w.endpoint(SERVER, { router, limits: { maxMessageSize: 64 } });
 		const client = w.endpoint(CLIENT, { port: 0 });
 		for (const o of [{}, { query: ["slow"] }, { confirmable: false }, { query: ["slow"], confirmable: false }]) {
 			const t = track(w.net, client.request({ address: SERVER, path: "/big", ...o }));
 			await w.net.runUntilIdle();
 			const r = valueOf(t);
-			assert.equal(r.codeText, "5.00", JSON.stringify(o));
-			assert.equal(r.text(), "response too large");
-			assert.equal(r.contentFormat, -1);
+			assert.equal(r.codeText, "2.05", JSON.stringify(o));
+			assert.equal(r.text(), body, JSON.stringify(o));
+			assert.equal(r.contentFormat, 0);
+			assert.equal(r.option(23), undefined, "the assembled response carries no Block2");
 		}
-		const s = track(w.net, client.request({ address: SERVER, path: "/small" }));
+		for (const e of w.sent(SERVER)) assert.ok(e.length <= 64, "every block fits the server's 64-byte messages");
+		// Options alone too large for a message: 5.00 with a diagnostic.
+		const f = track(w.net, client.request({ address: SERVER, path: "/fat" }));
 		await w.net.runUntilIdle();
-		assert.equal(valueOf(s).payload.length, 40);
+		assert.equal(valueOf(f).codeText, "5.00");
+		assert.equal(valueOf(f).text(), "response too large");
 		w.close();
 	});
 

@@ -1,0 +1,122 @@
+/**
+ * Block-wise transfer slots (RFC 7959): a fixed pool of body buffers, each `maxBodySize`
+ * bytes, cut from one arena at construction. A slot holds a server's Block1 reassembly
+ * (§2.5), a response body kept for the later blocks of a non-idempotent request (§2.6), or a
+ * client's Block2 reassembly. Slots expire after `lifetimeMs` without activity, so a transfer
+ * a peer abandons never holds memory for long.
+ */
+import { OPT_REQUEST_TAG, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_PORT, OPT_URI_QUERY } from "../options.js";
+import type { MessageView } from "../wire/view.js";
+
+export const XFER_FREE = 0;
+/** Server: receiving Block1 blocks. */
+export const XFER_RECEIVING = 1;
+/** Server: the assembled body is with a handler. */
+export const XFER_BUSY = 2;
+/** Server: serving Block2 blocks of a kept response body. */
+export const XFER_SERVING = 3;
+/** Client: assembling a Block2 response. */
+export const XFER_CLIENT = 4;
+
+export class Transfer {
+	state = XFER_FREE;
+	readonly buf: Uint8Array;
+	/** Bytes held. */
+	length = 0;
+	address = "";
+	port = 0;
+	/** Hash of method and the options that identify the resource (and Request-Tag). */
+	key = 0;
+	/** Block number expected next (Block1) or size exponent in use. */
+	nextNum = 0;
+	szx = 6;
+	/** Content-Format of a kept body, -1 for none. */
+	contentFormat = -1;
+	/** Response code of a kept body. */
+	code = 0;
+	expiresAt = 0;
+	/** ETag of a kept body (up to 8 bytes, RFC 7252 §5.10.6). */
+	readonly etag = new Uint8Array(8);
+	etagLength = 0;
+
+	constructor(buf: Uint8Array) {
+		this.buf = buf;
+	}
+}
+
+export class TransferPool {
+	readonly slots: readonly Transfer[];
+	readonly maxBodySize: number;
+
+	constructor(count: number, maxBodySize: number) {
+		const arena = new Uint8Array(count * maxBodySize);
+		const slots: Transfer[] = [];
+		for (let i = 0; i < count; i++) slots.push(new Transfer(arena.subarray(i * maxBodySize, (i + 1) * maxBodySize)));
+		this.slots = slots;
+		this.maxBodySize = maxBodySize;
+	}
+
+	/** The live slot in `state` for this peer and key, or undefined. */
+	find(state: number, address: string, port: number, key: number, now: number): Transfer | undefined {
+		for (const t of this.slots) {
+			if (t.state === state && t.key === key && t.port === port && t.address === address && now < t.expiresAt) return t;
+		}
+		return undefined;
+	}
+
+	/** A free (or expired) slot, marked with `state`; undefined when all are in use. */
+	allocate(state: number, address: string, port: number, key: number, now: number, lifetimeMs: number): Transfer | undefined {
+		for (const t of this.slots) {
+			if (t.state === XFER_FREE || (t.state !== XFER_BUSY && now >= t.expiresAt)) {
+				t.state = state;
+				t.address = address;
+				t.port = port;
+				t.key = key;
+				t.length = 0;
+				t.nextNum = 0;
+				t.contentFormat = -1;
+				t.code = 0;
+				t.expiresAt = now + lifetimeMs;
+				return t;
+			}
+		}
+		return undefined;
+	}
+
+	release(t: Transfer): void {
+		t.state = XFER_FREE;
+		t.length = 0;
+	}
+
+	/** Slots in use (diagnostics, tests). */
+	inUse(now: number): number {
+		let n = 0;
+		for (const t of this.slots) if (t.state === XFER_BUSY || (t.state !== XFER_FREE && now < t.expiresAt)) n++;
+		return n;
+	}
+}
+
+/** FNV-1a (32-bit) step over bytes[offset, offset + length). */
+export function fnv1a(h: number, bytes: Uint8Array, offset: number, length: number): number {
+	for (let i = offset; i < offset + length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
+	return h;
+}
+
+export const FNV_OFFSET = 0x811c9dc5;
+
+/**
+ * Identifies "the same request" across its blocks (RFC 7959 §2.5, RFC 9175 §3.3): method,
+ * Uri-Host, Uri-Port, Uri-Path, Uri-Query and, when `withTag`, Request-Tag.
+ */
+export function requestKey(v: MessageView, withTag: boolean): number {
+	let h = Math.imul(FNV_OFFSET ^ v.code, 0x01000193) >>> 0;
+	for (let i = 0; i < v.optionCount; i++) {
+		const n = v.optNumber[i]!;
+		if (n === OPT_URI_PATH || n === OPT_URI_QUERY || n === OPT_URI_HOST || n === OPT_URI_PORT || (withTag && n === OPT_REQUEST_TAG)) {
+			h = Math.imul(h ^ (n & 0xff), 0x01000193) >>> 0;
+			h = fnv1a(h, v.bytes, v.optOffset[i]!, v.optLength[i]!);
+			h = Math.imul(h ^ 0xff, 0x01000193) >>> 0; // separator: "a","b" differs from "ab"
+		}
+	}
+	return h;
+}

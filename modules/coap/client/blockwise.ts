@@ -1,0 +1,124 @@
+/**
+ * Client side of block-wise transfers (RFC 7959): a request body larger than one block goes
+ * out block by block with Block1 (§2.5), tagged with a Request-Tag (RFC 9175 §3) so that
+ * concurrent uploads to one resource do not mix; a response that arrives with Block2 and M=1
+ * is fetched block by block (§2.4) into a preallocated transfer slot, checking that the ETag
+ * stays the same (a changed representation restarts the transfer once, then fails).
+ * Block sizes adapt to a smaller size the server answers with (§2.2). This is the
+ * application edge: a few small arrays are allocated per block request.
+ */
+import { CODE_CONTINUE } from "../constants.js";
+import { CoapError } from "../errors.js";
+import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from "../block/option.js";
+import { XFER_CLIENT, type TransferPool } from "../block/transfers.js";
+import { OPT_BLOCK1, OPT_BLOCK2, OPT_ETAG, OPT_REQUEST_TAG, OPT_SIZE1, OPT_SIZE2 } from "../options.js";
+import { utf8Bytes } from "../wire/utf8.js";
+import type { EncodedRequest, OptionValue } from "./options.js";
+import { ClientResponse } from "./response.js";
+
+/** What the block-wise layer needs from its endpoint (bound once at construction). */
+export interface BlockContext {
+	/** One request/response exchange (the message layer underneath). */
+	exchange(r: EncodedRequest): Promise<ClientResponse>;
+	readonly transfers: TransferPool;
+	/** Block size exponent to use unless a request or the server asks for smaller. */
+	readonly maxSzx: number;
+	random(out: Uint8Array): void;
+	now(): number;
+	readonly lifetimeMs: number;
+}
+
+/** A copy of `r` with options replaced/added (kept sorted by number) and another payload. */
+function variant(r: EncodedRequest, set: readonly (readonly [number, OptionValue])[], drop: readonly number[], payload: Uint8Array | null): EncodedRequest {
+	const options: [number, OptionValue][] = [];
+	for (const o of r.options) if (drop.indexOf(o[0]) < 0 && !set.some((s) => s[0] === o[0])) options.push(o);
+	for (const o of set) options.push([o[0], o[1]]);
+	options.sort((a, b) => a[0] - b[0]);
+	return { ...r, options, payload };
+}
+
+/** Sends `r`, block-wise where needed, and resolves with the whole response. */
+export async function requestBlockwise(ctx: BlockContext, r: EncodedRequest, blockSzxPreference: number): Promise<ClientResponse> {
+	const szx0 = Math.min(blockSzxPreference, ctx.maxSzx);
+	const body = r.payload === null ? null : typeof r.payload === "string" ? utf8Bytes(r.payload) : r.payload;
+	let res: ClientResponse;
+	if (body !== null && body.length > blockSize(szx0)) res = await sendBlock1(ctx, r, body, szx0);
+	else {
+		// A preferred block size smaller than the default is asked for up front (§2.4, early negotiation).
+		const ask = blockSzxPreference < ctx.maxSzx ? variant(r, [[OPT_BLOCK2, blockValue(0, false, szx0)]], [], body) : r;
+		res = await ctx.exchange(ask);
+	}
+	const b2 = res.optionUint(OPT_BLOCK2, -1);
+	if (b2 < 0 || !blockMore(b2) || !res.ok) return res;
+	return fetchBlock2(ctx, r, res);
+}
+
+async function sendBlock1(ctx: BlockContext, r: EncodedRequest, body: Uint8Array, szx0: number): Promise<ClientResponse> {
+	const tag = new Uint8Array(4);
+	ctx.random(tag);
+	let szx = szx0;
+	let offset = 0;
+	for (;;) {
+		const size = blockSize(szx);
+		const num = offset / size;
+		const end = Math.min(body.length, offset + size);
+		const more = end < body.length;
+		const set: [number, OptionValue][] = [[OPT_BLOCK1, blockValue(num, more, szx)], [OPT_REQUEST_TAG, tag]];
+		if (num === 0) set.push([OPT_SIZE1, body.length]); // §4: announce the total size
+		const res = await ctx.exchange(variant(r, set, [], body.subarray(offset, end)));
+		if (!more) return res;
+		if (res.code !== CODE_CONTINUE) return res; // an error (4.08, 4.13 ...) or a final answer
+		const ack = res.optionUint(OPT_BLOCK1, -1);
+		if (ack >= 0 && blockValid(ack) && blockSzx(ack) < szx) {
+			// §2.5: the server wants smaller blocks; it has taken the blocks up to its number.
+			szx = blockSzx(ack);
+			offset = (blockNum(ack) + 1) * blockSize(szx);
+		} else offset = end;
+	}
+}
+
+function sameEtag(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+	if (a === undefined || b === undefined) return a === b;
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
+}
+
+async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientResponse): Promise<ClientResponse> {
+	const now = ctx.now();
+	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, ctx.lifetimeMs);
+	if (t === undefined) throw new CoapError("COAP_CAPACITY", "no block transfer slot free for a " + (first.optionUint(OPT_SIZE2, -1) >= 0 ? first.optionUint(OPT_SIZE2, -1) + "-byte " : "") + "block-wise response");
+	try {
+		let restarts = 0;
+		let head = first;
+		let res = first;
+		// Later block requests carry no body (§2.6 for the response to a non-idempotent request).
+		const base = variant(r, [], [OPT_BLOCK1, OPT_REQUEST_TAG, OPT_SIZE1], null);
+		for (;;) {
+			const b2 = res.optionUint(OPT_BLOCK2, -1);
+			if (b2 < 0 || !blockValid(b2)) throw new CoapError("COAP_BAD_RESPONSE", "a block of the response has no valid Block2 option");
+			const size = blockSize(blockSzx(b2));
+			const offset = blockNum(b2) * size;
+			if (offset !== t.length) throw new CoapError("COAP_BAD_RESPONSE", "the server sent block " + blockNum(b2) + " when bytes from " + t.length + " were asked for");
+			if (t.length + res.payload.length > t.buf.length) throw new CoapError("COAP_OVERFLOW", "the response body is larger than maxBodySize " + t.buf.length);
+			t.buf.set(res.payload, t.length);
+			t.length += res.payload.length;
+			t.expiresAt = ctx.now() + ctx.lifetimeMs;
+			if (!blockMore(b2)) break;
+			const next = variant(base, [[OPT_BLOCK2, blockValue(t.length / size, false, blockSzx(b2))]], [], null);
+			res = await ctx.exchange(next);
+			if (!res.ok) return res;
+			if (!sameEtag(res.option(OPT_ETAG), head.option(OPT_ETAG))) {
+				// §2.4: the representation changed between blocks: never stitch two versions.
+				if (++restarts > 2) throw new CoapError("COAP_BAD_RESPONSE", "the representation kept changing during a block-wise transfer");
+				t.length = 0;
+				res = await ctx.exchange(variant(base, [[OPT_BLOCK2, blockValue(0, false, blockSzx(b2))]], [], null));
+				if (!res.ok) return res;
+				head = res;
+			}
+		}
+		return ClientResponse.assembled(head, t.buf.subarray(0, t.length));
+	} finally {
+		ctx.transfers.release(t);
+	}
+}
