@@ -19,7 +19,7 @@
  */
 import { ClientResponse } from "./client/response.js";
 import { prepareRequest, writeRequestBody, type EncodedRequest, type RequestOptions } from "./client/options.js";
-import { requestBlockwise, type BlockContext } from "./client/blockwise.js";
+import { fetchRest, requestBlockwise, type BlockContext } from "./client/blockwise.js";
 import {
 	CODE_BAD_OPTION,
 	CODE_CHANGED,
@@ -53,14 +53,17 @@ import {
 import { CoapError, E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.js";
 import type { Datagram, Ports, Timer, UdpSocket } from "./host.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
-import { ClientSlot, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
-import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_SIZE2, OPT_URI_QUERY, optionName } from "./options.js";
+import { Observation, type EndHandler, type NotificationHandler } from "./client/observation.js";
+import { ClientSlot, SLOT_OBSERVING, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
+import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_MAX_AGE, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_SIZE2, OPT_URI_QUERY, optionName } from "./options.js";
 import { linkFormat } from "./server/linkformat.js";
 import { CoapRequest } from "./server/request.js";
 import { ResponseBuilder, WirePlan } from "./server/response.js";
 import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue, szxFor } from "./block/option.js";
 import { FNV_OFFSET, TransferPool, XFER_BUSY, XFER_RECEIVING, XFER_SERVING, fnv1a, requestKey, type Transfer } from "./block/transfers.js";
-import { pathEquals, type Resource, type Router } from "./server/router.js";
+import { pathEquals, type ChangeListener, type Resource, type Router } from "./server/router.js";
+import { ObserverTable, type Observer } from "./observe/registry.js";
+import { nextSequence } from "./observe/freshness.js";
 import { DEFAULT_LIMITS, DEFAULT_TUNING, checkLimits, checkTuning, exchangeLifetime, nonLifetime, type Limits, type Tuning } from "./tuning.js";
 import { utf8Encode } from "./wire/utf8.js";
 import { MessageView } from "./wire/view.js";
@@ -100,7 +103,7 @@ const WELL_KNOWN: readonly Uint8Array[] = Object.freeze([
 	Uint8Array.of(0x63, 0x6f, 0x72, 0x65), // "core"
 ]);
 
-export class Endpoint {
+export class Endpoint implements ChangeListener {
 	readonly limits: Readonly<Limits>;
 	readonly tuning: Readonly<Tuning>;
 	readonly stats: EndpointStats = { received: 0, sent: 0, retransmitted: 0, duplicates: 0, malformed: 0, resets: 0, capacityRejected: 0 };
@@ -131,6 +134,14 @@ export class Endpoint {
 	/** Scratch for an ETag computed over a sliced body (RFC 7959 §2.4). */
 	readonly #autoEtag = new Uint8Array(4);
 	readonly #blockContext: BlockContext;
+	readonly #observers: ObserverTable;
+	/** RFC 7641 §4.4: the Observe sequence, one 24-bit counter for all notifications. */
+	#observeSeq = 0;
+	/** Set while dispatching a GET/FETCH with Observe=0 on an observable resource. */
+	#observeResource: Resource | null = null;
+	/** Inside receive(): notifications wait until the current answer is sent. */
+	#receiving = false;
+	#notifyLater = false;
 	/** Code of the response last written (after defaults, 2.03 and 4.02 substitutions). */
 	#lastCode = 0;
 	#mid = 0;
@@ -161,6 +172,7 @@ export class Endpoint {
 		this.#slotWriter = new MessageWriter(this.#tx);
 		this.#dedup = new DedupCache(limits.dedupEntries, limits.dedupCacheBytes);
 		this.#transfers = new TransferPool(limits.blockTransfers, limits.maxBodySize);
+		this.#observers = new ObserverTable(limits.observers, limits.observerRequestSize, limits.maxOptions);
 		// A block plus header, token and options must fit one message: keep 64 bytes for them.
 		this.#maxSzx = Math.min(szxFor(limits.blockSize), szxFor(Math.max(16, m - 64)));
 		// One arena for all slot buffers, cut into views once.
@@ -183,6 +195,7 @@ export class Endpoint {
 			now: () => clock.now(),
 			lifetimeMs: this.#exchangeLifetime,
 		});
+		this.#router?.listen(this);
 		this.#socket = new options.ports.udp({
 			port: options.port ?? 0,
 			address: options.address,
@@ -223,9 +236,38 @@ export class Endpoint {
 		return requestBlockwise(this.#blockContext, r, r.blockSzx);
 	}
 
+	/**
+	 * Observes a resource (RFC 7641): sends the request with Observe=0 and calls
+	 * `onNotification` with the first response and every fresher notification after it, until
+	 * the observation ends (cancel(), a response without Observe or with an error code, a
+	 * failed renewal); then `onEnd` is called once. Holds one client exchange slot meanwhile.
+	 * Notifications larger than one block are completed with Block2 requests before delivery.
+	 */
+	observe(options: RequestOptions, onNotification: NotificationHandler, onEnd?: EndHandler): Observation {
+		const r = prepareRequest({ ...options, options: [...(options.options ?? []), [OPT_OBSERVE, 0]] }, this.tuning.requestTimeoutMs);
+		const obs = new Observation(r, onNotification, onEnd);
+		try {
+			if (this.#closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
+			const slot = this.#begin(r, null, null, obs);
+			const generation = slot.generation;
+			obs.cancelHook = () => this.#cancelObservation(slot, generation);
+		} catch (e) {
+			if (!(e instanceof CoapError)) throw e;
+			obs.end(e);
+		}
+		return obs;
+	}
+
 	/** One request/response exchange on the message layer (block-wise sits above it). */
 	#exchange(r: EncodedRequest): Promise<ClientResponse> {
 		return new Promise<ClientResponse>((resolve, reject) => {
+			this.#begin(r, resolve, reject, null);
+		});
+	}
+
+	/** Takes a client slot, encodes `r` into it and starts it (§4.7: queued behind NSTART). Throws CoapError. */
+	#begin(r: EncodedRequest, resolve: ((r: ClientResponse) => void) | null, reject: ((e: CoapError) => void) | null, observation: Observation | null): ClientSlot {
+		{
 			if (this.#closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
 			let slot: ClientSlot | undefined;
 			for (const s of this.#clients) if (s.state === SLOT_FREE) { slot = s; break; }
@@ -236,14 +278,12 @@ export class Endpoint {
 			const now = this.#ports.clock.now();
 			this.#newToken(slot);
 			slot.mid = this.#nextMid();
-			const w = this.#slotWriter;
-			w.buf = slot.buf;
-			w.header(r.confirmable ? TYPE_CON : TYPE_NON, r.method, slot.mid, slot.token, 0, slot.tokenLength);
-			writeRequestBody(w, r);
-			const length = w.finish();
-			w.buf = this.#tx;
+			const length = this.#encodeInto(slot, r);
 			if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + this.limits.maxMessageSize);
 			slot.generation++;
+			slot.observation = observation;
+			slot.cancelling = false;
+			slot.cancelled = null;
 			slot.seq = ++this.#seq;
 			slot.sendFailed = false;
 			slot.length = length;
@@ -259,6 +299,59 @@ export class Endpoint {
 			slot.state = SLOT_QUEUED;
 			this.#startQueued(now, slot.address, slot.port);
 			this.#rearm();
+			return slot;
+		}
+	}
+
+	/** Encodes request `r` with the slot's token and MID into the slot's buffer; the length or -1. */
+	#encodeInto(slot: ClientSlot, r: EncodedRequest): number {
+		const w = this.#slotWriter;
+		w.buf = slot.buf;
+		w.header(r.confirmable ? TYPE_CON : TYPE_NON, r.method, slot.mid, slot.token, 0, slot.tokenLength);
+		writeRequestBody(w, r);
+		const length = w.finish();
+		w.buf = this.#tx;
+		return length;
+	}
+
+	/** Sends the slot's message again with a new MID (an observation's renewal or deregistration). */
+	#resend(slot: ClientSlot, now: number): void {
+		slot.mid = this.#nextMid();
+		slot.buf[2] = slot.mid >> 8;
+		slot.buf[3] = slot.mid & 0xff;
+		slot.retransmits = 0;
+		slot.state = SLOT_QUEUED;
+		slot.giveUpAt = slot.retransmitAt = -1;
+		this.#startQueued(now, slot.address, slot.port);
+		this.#rearm();
+	}
+
+	/** RFC 7641 §3.6: deregisters with a GET carrying Observe=1 and the observation's token. */
+	#cancelObservation(slot: ClientSlot, generation: number): Promise<void> {
+		return new Promise<void>((resolve) => {
+			const obs = slot.observation;
+			if (slot.generation !== generation || obs === null || !obs.active || this.#closed) {
+				resolve();
+				return;
+			}
+			if (slot.cancelling) {
+				const before = slot.cancelled;
+				slot.cancelled = () => { before?.(); resolve(); };
+				return;
+			}
+			const r = obs.request;
+			const options = r.options.map((o): [number, typeof o[1]] => (o[0] === OPT_OBSERVE ? [OPT_OBSERVE, 1] : o));
+			const length = this.#encodeInto(slot, { ...r, options, confirmable: true });
+			if (length < 0) {
+				this.#finishClient(slot, null, null);
+				resolve();
+				return;
+			}
+			slot.length = length;
+			slot.confirmable = true;
+			slot.cancelling = true;
+			slot.cancelled = resolve;
+			this.#resend(slot, this.#ports.clock.now());
 		});
 	}
 
@@ -323,13 +416,24 @@ export class Endpoint {
 	#finishClient(slot: ClientSlot, response: ClientResponse | null, error: CoapError | null): void {
 		const resolve = slot.resolve;
 		const reject = slot.reject;
+		const obs = slot.observation;
+		const cancelled = slot.cancelled;
 		slot.state = SLOT_FREE;
 		slot.resolve = slot.reject = null;
+		slot.observation = null;
+		slot.cancelled = null;
+		slot.cancelling = false;
 		slot.retransmitAt = slot.giveUpAt = -1;
 		slot.generation++;
 		this.#startQueued(this.#ports.clock.now(), slot.address, slot.port);
 		this.#rearm();
 		// Call out last: our tables are consistent before user code runs.
+		if (obs !== null) {
+			if (response !== null) obs.deliverFinal(response);
+			else obs.end(cancelled !== null ? null : error);
+			cancelled?.();
+			return;
+		}
 		if (response !== null) resolve!(response);
 		else reject!(error!);
 	}
@@ -348,6 +452,16 @@ export class Endpoint {
 	 * an async handler answers the request). Never throws on peer input.
 	 */
 	receive(bytes: Uint8Array, length: number, address: string, port: number): void {
+		this.#receiving = true;
+		try {
+			this.#receive(bytes, length, address, port);
+		} finally {
+			this.#receiving = false;
+		}
+		if (this.#notifyLater) this.#flushNotifications();
+	}
+
+	#receive(bytes: Uint8Array, length: number, address: string, port: number): void {
 		this.stats.received++;
 		if (this.#trace) this.#trace(false, bytes, length, address, port);
 		const v = this.#view;
@@ -410,7 +524,16 @@ export class Endpoint {
 		}
 		for (const s of this.#servers) {
 			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
-				this.#freeServer(s); // §4.2: the peer rejected our separate response
+				// §4.2: the peer rejected our separate response; RFC 7641 §3.6: a Reset to a
+				// notification ends the observation.
+				if (s.observer !== null) this.#observers.remove(s.observer);
+				this.#freeServer(s);
+				return;
+			}
+		}
+		for (const o of this.#observers.observers) {
+			if (o.inUse && o.lastMid === mid && o.port === port && o.address === address) {
+				this.#observers.remove(o); // RFC 7641 §3.6: Reset to a NON notification
 				return;
 			}
 		}
@@ -426,7 +549,7 @@ export class Endpoint {
 		// Match token and source (§5.3.2); a piggybacked response must also match the MID.
 		let slot: ClientSlot | undefined;
 		for (const s of this.#clients) {
-			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE) && s.port === port && s.address === address && v.tokenEquals(s.token, 0, s.tokenLength)) {
+			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE || s.state === SLOT_OBSERVING) && s.port === port && s.address === address && v.tokenEquals(s.token, 0, s.tokenLength)) {
 				if (type !== TYPE_ACK || s.mid === v.mid) slot = s;
 				break;
 			}
@@ -463,7 +586,49 @@ export class Endpoint {
 			}
 			return;
 		}
-		this.#finishClient(slot, new ClientResponse(v, address, port), null);
+		if (slot.observation !== null) this.#onNotification(slot, address, port);
+		else this.#finishClient(slot, new ClientResponse(v, address, port), null);
+	}
+
+	/** A response or notification for an observation's token (RFC 7641 §3.2-§3.4). */
+	#onNotification(slot: ClientSlot, address: string, port: number): void {
+		const v = this.#view;
+		const obs = slot.observation!;
+		const now = this.#ports.clock.now();
+		if (slot.cancelling) {
+			this.#finishClient(slot, null, null); // the answer to Observe=1 (or a last notification)
+			return;
+		}
+		const response = new ClientResponse(v, address, port);
+		const seqAt = v.find(OPT_OBSERVE);
+		if (seqAt < 0 || v.code >> 5 !== 2) {
+			// §3.2: no Observe option (not observable, or no room), or §3.2 an error: final.
+			this.#finishClient(slot, response, null);
+			return;
+		}
+		const seq = v.uint(seqAt);
+		// §3.4: a notification older than the newest one delivered is dropped (it was ACKed).
+		if (!obs.isFresh(seq, now)) return;
+		// §3.3.1: renew the registration if Max-Age passes without a fresher notification.
+		const maxAge = v.uintOf(OPT_MAX_AGE, 60);
+		const wasObserving = slot.state === SLOT_OBSERVING;
+		slot.state = SLOT_OBSERVING;
+		slot.retransmitAt = -1;
+		slot.giveUpAt = now + maxAge * 1000 + this.tuning.ackTimeoutMs;
+		if (!wasObserving) this.#startQueued(now, address, port);
+		this.#rearm();
+		const b2 = v.uintOf(OPT_BLOCK2, -1);
+		if (b2 >= 0 && blockMore(b2)) {
+			// A notification larger than one block: fetch the rest without Observe (§3.8 of RFC 7959).
+			const r = obs.request;
+			const plain = { ...r, options: r.options.filter((o) => o[0] !== OPT_OBSERVE) };
+			fetchRest(this.#blockContext, plain, response).then(
+				(whole) => { if (obs.active) obs.deliver(whole, seq, now); },
+				() => {},
+			);
+			return;
+		}
+		obs.deliver(response, seq, now);
 	}
 
 	// ---------------------------------------------------------------- server
@@ -471,6 +636,7 @@ export class Endpoint {
 	#onRequest(st: number, address: string, port: number): void {
 		const v = this.#view;
 		this.#plan.reset();
+		this.#observeResource = null;
 		const now = this.#ports.clock.now();
 		const con = v.type === TYPE_CON;
 		const mid = v.mid;
@@ -543,6 +709,7 @@ export class Endpoint {
 		const res = this.#response;
 		res.reset();
 		this.#plan.reset();
+		this.#observeResource = null;
 		res.code = code;
 		res.payload = diagnostic;
 		if (code === CODE_SERVICE_UNAVAILABLE) res.maxAge = 1; // §5.9.3.4: Max-Age says when to retry
@@ -588,6 +755,15 @@ export class Endpoint {
 			res.code = CODE_UNSUPPORTED_CONTENT_FORMAT;
 			this.#respond(d, v, res, address, port);
 			return;
+		}
+		const obs = v.find(OPT_OBSERVE);
+		if (obs >= 0 && (v.code === CODE_GET || v.code === CODE_FETCH)) {
+			const value = v.uint(obs);
+			if (value === 1) {
+				// RFC 7641 §3.6: Observe=1 deregisters; the request is then served as usual.
+				const o = this.#observers.find(address, port, v);
+				if (o !== undefined) this.#observers.remove(o);
+			} else if (value === 0 && resource.obs) this.#observeResource = resource; // §4.1: registered with a 2.xx answer
 		}
 		let transfer: Transfer | null = null;
 		if (v.find(OPT_BLOCK1) >= 0) {
@@ -762,6 +938,8 @@ export class Endpoint {
 		slot.acked = false;
 		slot.transfer = transfer;
 		slot.block1 = this.#plan.block1;
+		slot.observeResource = this.#observeResource;
+		this.#observeResource = null;
 		slot.retransmitAt = v.type === TYPE_CON ? now + this.tuning.emptyAckDelayMs : -1;
 		slot.giveUpAt = now + this.tuning.handlerTimeoutMs;
 		const generation = slot.generation;
@@ -791,6 +969,8 @@ export class Endpoint {
 		slot.transfer = null;
 		this.#plan.reset();
 		this.#plan.block1 = slot.block1;
+		this.#observeResource = slot.observeResource;
+		slot.observeResource = null;
 		if (slot.requestType === TYPE_NON || !slot.acked) {
 			// Still in time to piggyback on the ACK (§5.2.1), or a NON response (§5.2.3).
 			this.#respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port, transfer);
@@ -800,6 +980,7 @@ export class Endpoint {
 		// §5.2.2: separate response, sent as CON and retransmitted from the slot's buffer.
 		const w = this.#slotWriter;
 		w.buf = slot.buf;
+		this.#register(v, slot.response, slot.address, slot.port);
 		const length = this.#writeResponse(w, TYPE_CON, this.#nextMid(), v, slot.response);
 		w.buf = this.#tx;
 		this.#afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
@@ -816,6 +997,10 @@ export class Endpoint {
 	}
 
 	#freeServer(slot: ServerSlot): void {
+		const o = slot.observer;
+		// An observation that ended with an error notification is forgotten once that is done.
+		if (o !== null && o.inUse && o.resource === null) this.#observers.remove(o);
+		slot.observer = null;
 		slot.state = SLOT_FREE;
 		slot.generation++;
 		slot.retransmitAt = slot.giveUpAt = -1;
@@ -831,11 +1016,158 @@ export class Endpoint {
 	 */
 	#respond(d: number, v: MessageView, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null = null, kept: Transfer | null = null): void {
 		const con = v.type === TYPE_CON;
+		this.#register(v, res, address, port);
 		const length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, con ? v.mid : this.#nextMid(), v, res);
 		this.#send(this.#tx, length, address, port);
 		// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
 		if (con && d >= 0) this.#dedup.storeReply(d, this.#tx, length);
 		this.#afterBlocks(v, res, address, port, transfer, kept);
+	}
+
+	/**
+	 * RFC 7641 §4.1: a GET/FETCH with Observe=0 on an observable resource that gets a 2.xx
+	 * answer registers its sender; the answer then carries an Observe sequence number. A full
+	 * observer table (or a request too large to keep) serves the request without Observe.
+	 */
+	#register(v: MessageView, res: ResponseBuilder, address: string, port: number): void {
+		const resource = this.#observeResource;
+		this.#observeResource = null;
+		if (resource === null || (res.code !== 0 && res.code >> 5 !== 2)) return;
+		const o = this.#observers.add(address, port, v, resource, this.#ports.clock.now());
+		if (o === undefined) return;
+		this.#observeSeq = nextSequence(this.#observeSeq);
+		this.#plan.observe = this.#observeSeq;
+	}
+
+	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2). */
+	resourceChanged(resource: Resource): void {
+		if (this.#closed) return;
+		for (const o of this.#observers.observers) {
+			if (!o.inUse || o.resource !== resource) continue;
+			// While a request is being answered (a handler calling changed()), the shared
+			// send-side state is in use: notify right after that response has gone out.
+			if (this.#receiving) {
+				o.dirty = true;
+				this.#notifyLater = true;
+			} else this.#notify(o);
+		}
+	}
+
+	#flushNotifications(): void {
+		this.#notifyLater = false;
+		for (const o of this.#observers.observers) {
+			if (o.inUse && o.dirty && !o.busy && o.resource !== null) {
+				o.dirty = false;
+				this.#notify(o);
+			}
+		}
+	}
+
+	/** Builds a notification by running the resource's handler on the stored request. */
+	#notify(o: Observer): void {
+		if (o.busy) {
+			o.dirty = true; // one more notification once the running handler is done
+			return;
+		}
+		const v = o.view;
+		v.parse(o.request, o.requestLength);
+		const handler = o.resource!.handler(v.code);
+		const req = o.req;
+		const res = o.res;
+		req.address = o.address;
+		req.port = o.port;
+		req.body = null;
+		res.reset();
+		let result: void | Promise<void>;
+		try {
+			result = handler === undefined ? undefined : handler(req, res);
+			if (handler === undefined) res.code = CODE_METHOD_NOT_ALLOWED;
+		} catch (e) {
+			this.#handlerFailed(res, e);
+			result = undefined;
+		}
+		if (result === undefined || typeof (result as Promise<void>).then !== "function") {
+			this.#sendNotification(o);
+			return;
+		}
+		o.busy = true;
+		const generation = o.generation;
+		const done = (e: unknown) => {
+			if (o.generation !== generation || !o.inUse || this.#closed) return;
+			o.busy = false;
+			if (e !== null) this.#handlerFailed(o.res, e);
+			this.#sendNotification(o);
+			if (o.dirty && o.inUse) {
+				o.dirty = false;
+				this.#notify(o);
+			}
+		};
+		(result as Promise<void>).then(() => done(null), (e: unknown) => done(e ?? new Error("rejected")));
+	}
+
+	/**
+	 * Sends the notification in o.res (RFC 7641 §4.2): NON, but CON every observeConEvery
+	 * notifications and at least every 24 hours (§4.5), and always for a non-2.xx code, which
+	 * also ends the observation (§4.2). A CON still unacknowledged for this observer is
+	 * replaced by the newer notification, keeping its retransmission state (§4.5.2).
+	 */
+	#sendNotification(o: Observer): void {
+		const v = o.view;
+		const res = o.res;
+		const now = this.#ports.clock.now();
+		const ok = res.code === 0 || res.code >> 5 === 2;
+		const plan = this.#plan;
+		plan.reset();
+		if (ok) {
+			this.#observeSeq = nextSequence(this.#observeSeq);
+			plan.observe = this.#observeSeq;
+		}
+		let slot: ServerSlot | undefined;
+		for (const s of this.#servers) if (s.state === SLOT_WAIT_ACK && s.observer === o) { slot = s; break; }
+		let con = slot !== undefined || !ok || o.sinceCon + 1 >= this.tuning.observeConEvery || now - o.lastConAt >= 86400000;
+		const fresh = slot === undefined;
+		if (con && slot === undefined) {
+			for (const s of this.#servers) if (s.state === SLOT_FREE) { slot = s; break; }
+			if (slot === undefined) con = false; // no retransmission slot free: NON this time
+		}
+		const mid = this.#nextMid();
+		if (con) {
+			const w = this.#slotWriter;
+			w.buf = slot!.buf;
+			const length = this.#writeResponse(w, TYPE_CON, mid, v, res);
+			w.buf = this.#tx;
+			const s = slot!;
+			if (fresh) {
+				s.generation++;
+				s.retransmits = 0;
+				s.timeoutMs = this.tuning.ackTimeoutMs * (1 + (this.tuning.ackRandomFactor - 1) * this.#random01());
+				s.retransmitAt = now + s.timeoutMs;
+			}
+			s.state = SLOT_WAIT_ACK;
+			s.observer = o;
+			s.address = o.address;
+			s.port = o.port;
+			s.mid = mid;
+			s.length = length;
+			s.giveUpAt = -1;
+			s.transfer = null;
+			o.sinceCon = 0;
+			o.lastConAt = now;
+			this.#send(s.buf, length, o.address, o.port);
+			this.#rearm();
+		} else {
+			const length = this.#writeResponse(this.#writer, TYPE_NON, mid, v, res);
+			o.sinceCon++;
+			this.#send(this.#tx, length, o.address, o.port);
+		}
+		o.lastMid = mid;
+		if (!ok && !con) this.#observers.remove(o);
+		else if (!ok) o.resource = null; // ended; the slot frees the entry once acknowledged or given up
+	}
+
+	/** Observers in use (tests and diagnostics). */
+	get observersInUse(): number {
+		return this.#observers.count();
 	}
 
 	/** Transfer bookkeeping once a response is sent (RFC 7959 §2.5, §2.6). */
@@ -1021,6 +1353,10 @@ export class Endpoint {
 	handleTimeout(now: number): void {
 		for (const s of this.#clients) {
 			if (s.state === SLOT_FREE) continue;
+			if (s.state === SLOT_OBSERVING) {
+				if (s.giveUpAt >= 0 && now >= s.giveUpAt) this.#resend(s, now); // RFC 7641 §3.3.1: renew
+				continue;
+			}
 			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
 				this.#finishClient(s, null, s.sendFailed ? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port) : new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
 				continue;
@@ -1064,7 +1400,10 @@ export class Endpoint {
 				}
 			} else if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
 				if (s.retransmits >= this.tuning.maxRetransmit) {
-					this.#freeServer(s); // §4.2: give up on the separate response
+					// §4.2: give up on the separate response; RFC 7641 §4.5: an unacknowledged
+					// confirmable notification ends the observation.
+					if (s.observer !== null) this.#observers.remove(s.observer);
+					this.#freeServer(s);
 					continue;
 				}
 				s.retransmits++;
@@ -1094,11 +1433,19 @@ export class Endpoint {
 		}
 		for (const s of this.#clients) {
 			if (s.state === SLOT_FREE) continue;
-			const reject = s.reject!;
+			const reject = s.reject;
+			const obs = s.observation;
+			const cancelled = s.cancelled;
 			s.state = SLOT_FREE;
 			s.resolve = s.reject = null;
+			s.observation = null;
+			s.cancelled = null;
+			s.cancelling = false;
 			s.generation++;
-			reject(new CoapError("COAP_CLOSED", "endpoint closed"));
+			const error = new CoapError("COAP_CLOSED", "endpoint closed");
+			if (obs !== null) obs.end(cancelled !== null ? null : error);
+			cancelled?.();
+			reject?.(error);
 		}
 		for (const s of this.#servers) {
 			s.state = SLOT_FREE;
@@ -1106,6 +1453,8 @@ export class Endpoint {
 			s.transfer = null;
 		}
 		for (const t of this.#transfers.slots) this.#transfers.release(t);
+		for (const o of this.#observers.observers) if (o.inUse) this.#observers.remove(o);
+		this.#router?.unlisten(this);
 		this.#dedup.clear();
 	}
 

@@ -24,6 +24,8 @@ export interface Tuning {
 	emptyAckDelayMs: number;
 	/** How long an async server handler may take before the request is answered 5.03. */
 	handlerTimeoutMs: number;
+	/** RFC 7641 §4.5: every this many notifications one is sent confirmable. */
+	observeConEvery: number;
 	/** How long a client waits for a response to a request (after any ACK), unless the request says otherwise. */
 	requestTimeoutMs: number;
 }
@@ -47,6 +49,10 @@ export interface Limits {
 	maxBodySize: number;
 	/** Preferred block size in bytes (16..1024, a power of two); the message size may force smaller. */
 	blockSize: number;
+	/** RFC 7641 observers a server keeps (over the limit a request is served without Observe). */
+	observers: number;
+	/** Largest registering request an observer keeps a copy of (to run the handler again). */
+	observerRequestSize: number;
 }
 
 export const DEFAULT_TUNING: Readonly<Tuning> = Object.freeze({
@@ -58,6 +64,7 @@ export const DEFAULT_TUNING: Readonly<Tuning> = Object.freeze({
 	maxLatencyMs: 100000,
 	emptyAckDelayMs: 100,
 	handlerTimeoutMs: 60000,
+	observeConEvery: 20,
 	requestTimeoutMs: 93000, // MAX_TRANSMIT_WAIT
 });
 
@@ -72,6 +79,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 	blockTransfers: 2,
 	maxBodySize: 4096,
 	blockSize: 1024,
+	observers: 4,
+	observerRequestSize: 128,
 });
 
 /** §4.8.2: MAX_TRANSMIT_SPAN = ACK_TIMEOUT * (2 ** MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR */
@@ -103,6 +112,8 @@ export function checkLimits(l: Limits): void {
 	check("dedupEntries", l.dedupEntries, 1, 65535);
 	check("dedupCacheBytes", l.dedupCacheBytes, 0, 1 << 26);
 	check("blockTransfers", l.blockTransfers, 0, 1024);
+	check("observers", l.observers, 0, 4096);
+	check("observerRequestSize", l.observerRequestSize, 16, 65507);
 	check("maxBodySize", l.maxBodySize, 16, 1 << 26);
 	if (!(l.blockSize >= 16 && l.blockSize <= 1024 && (l.blockSize & (l.blockSize - 1)) === 0)) throw new RangeError("blockSize must be a power of two 16..1024, got " + l.blockSize);
 }
@@ -116,6 +127,7 @@ export function checkTuning(t: Tuning): void {
 	check("defaultLeisureMs", t.defaultLeisureMs, 0, 3600000);
 	check("maxLatencyMs", t.maxLatencyMs, 0, 3600000);
 	check("emptyAckDelayMs", t.emptyAckDelayMs, 0, 3600000);
+	check("observeConEvery", t.observeConEvery, 1, 1000000);
 	check("handlerTimeoutMs", t.handlerTimeoutMs, 1, 86400000);
 	check("requestTimeoutMs", t.requestTimeoutMs, 1, 86400000);
 }
@@ -129,16 +141,20 @@ function check(name: string, v: number, min: number, max: number): void {
  * buffers, the dedup ring and its index, the option index of each message view. Object
  * headers and engine overhead are not counted (they are engine-specific; see BENCHMARKS.md).
  */
+// A ResponseBuilder's option table: number, kind, value, order per extra option (12).
+const ResponseTableBytes = 12 * (2 + 1 + 8 + 1);
+
 export function memoryBudget(l: Limits): { total: number; parts: Record<string, number> } {
 	const view = l.maxOptions * (2 + 2 + 2 + 1); // MessageView: number, offset, length, flags
 	const views = 1 + l.serverExchanges; // the receive view and one per server slot
 	const parts: Record<string, number> = {
 		txBuffer: l.maxMessageSize,
 		clientExchanges: l.clientExchanges * (l.maxMessageSize + 8 + 48), // retransmit copy + token + slot fields
-		serverExchanges: l.serverExchanges * (l.maxMessageSize + 8 + 48),
+		serverExchanges: l.serverExchanges * (l.maxMessageSize + 8 + 48 + ResponseTableBytes),
 		dedup: l.dedupEntries * (2 + 2 + 4 + 4 + 4 + 8) + dedupBuckets(l.dedupEntries) * 4 + l.dedupCacheBytes,
 		messageViews: views * view,
-		blockTransfers: l.blockTransfers * (l.maxBodySize + 4 + 48),
+		blockTransfers: l.blockTransfers * (l.maxBodySize + 8 + 48),
+		observers: l.observers * (l.observerRequestSize + view + ResponseTableBytes + 48),
 	};
 	let total = 0;
 	for (const k in parts) total += parts[k]!;

@@ -32,6 +32,7 @@ export function demoRouter(options: DemoOptions = {}): Router {
 		rt: "xscoap.time",
 		ct: FORMAT_TEXT,
 		title: "Current time (UTC, ISO 8601)",
+		obs: true, // the host calls router.changed("/time") every second
 		get(_req, res) {
 			res.send(CODE_CONTENT, new Date(now()).toISOString(), FORMAT_TEXT);
 			res.maxAge = 1;
@@ -47,16 +48,18 @@ export function demoRouter(options: DemoOptions = {}): Router {
 		post: echo,
 		put: echo,
 	});
-	router.add("/counter", {
+	const counterResource = router.add("/counter", {
 		rt: "xscoap.counter",
 		ct: FORMAT_TEXT,
 		title: "GET the value, POST to increment",
+		obs: true, // every change notifies its observers
 		get(_req, res) {
 			res.send(CODE_CONTENT, String(counter), FORMAT_TEXT);
 		},
 		post(_req, res) {
 			counter++;
 			res.send(CODE_CHANGED, String(counter), FORMAT_TEXT);
+			counterResource.changed();
 		},
 	});
 	const large = largeText();

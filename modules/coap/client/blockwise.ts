@@ -84,6 +84,11 @@ function sameEtag(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean
 	return true;
 }
 
+/** Fetches the remaining blocks of a response whose first block arrived (RFC 7959 §2.4). */
+export function fetchRest(ctx: BlockContext, r: EncodedRequest, first: ClientResponse): Promise<ClientResponse> {
+	return fetchBlock2(ctx, r, first);
+}
+
 async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientResponse): Promise<ClientResponse> {
 	const now = ctx.now();
 	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, ctx.lifetimeMs);

@@ -4,9 +4,12 @@
  * field it will ever have, and reused; `generation` changes on every reuse so that a late
  * event for an earlier use (a timer, a promise settling) is recognised and ignored.
  */
+import type { Observation } from "../client/observation.js";
 import type { ClientResponse } from "../client/response.js";
 import type { Transfer } from "../block/transfers.js";
 import type { CoapError } from "../errors.js";
+import type { Observer } from "../observe/registry.js";
+import type { Resource } from "../server/router.js";
 import { CoapRequest } from "../server/request.js";
 import { ResponseBuilder } from "../server/response.js";
 import { MessageView } from "../wire/view.js";
@@ -20,6 +23,8 @@ export const SLOT_WAIT_ACK = 2;
 export const SLOT_WAIT_RESPONSE = 3;
 /** Server: handler still working. */
 export const SLOT_WORKING = 4;
+/** Client: an established observation waiting for notifications (RFC 7641). */
+export const SLOT_OBSERVING = 5;
 
 /** Shared by client and server slots: a message kept for retransmission. */
 class Slot {
@@ -59,6 +64,12 @@ export class ClientSlot extends Slot {
 	seq = 0;
 	/** The socket refused to send the request: it fails with COAP_SOCKET. */
 	sendFailed = false;
+	/** RFC 7641: the observation this slot's token belongs to, or null for a plain request. */
+	observation: Observation | null = null;
+	/** The slot carries a deregistration (Observe=1) of its observation. */
+	cancelling = false;
+	/** Settles cancel() once the deregistration is answered or given up. */
+	cancelled: (() => void) | null = null;
 	/** How long to wait for the response, counted from the first transmission (not from queueing). */
 	waitMs = 0;
 	/** Promise settlement for the request() call using this slot. */
@@ -81,6 +92,10 @@ export class ServerSlot extends Slot {
 	transfer: Transfer | null = null;
 	/** Block1 value to echo in the final response, -1 for none. */
 	block1 = -1;
+	/** A GET/FETCH with Observe=0 waiting to be registered when its handler answers, or null. */
+	observeResource: Resource | null = null;
+	/** The observer whose confirmable notification this slot retransmits, or null. */
+	observer: Observer | null = null;
 
 	constructor(buf: Uint8Array, maxOptions: number) {
 		super(buf);

@@ -54,8 +54,10 @@ export class Resource {
 	readonly obs: boolean;
 	readonly title: string | undefined;
 	readonly hidden: boolean;
+	readonly #router: Router | null;
 
-	constructor(path: string, o: ResourceOptions) {
+	constructor(path: string, o: ResourceOptions, router: Router | null = null) {
+		this.#router = router;
 		const segs = path.split("/").filter((s) => s.length > 0);
 		this.path = "/" + segs.join("/");
 		this.segments = Object.freeze(segs.map((s) => utf8Bytes(s)));
@@ -78,6 +80,14 @@ export class Resource {
 		this.hidden = o.hidden === true;
 	}
 
+	/**
+	 * RFC 7641 §4.2: the resource's state changed: every endpoint serving this router sends
+	 * its observers of this resource a notification (the GET/FETCH handler runs again for each).
+	 */
+	changed(): void {
+		this.#router?.changed(this);
+	}
+
 	/** Handler for a method code, or undefined (→ 4.05). */
 	handler(method: number): Handler | undefined {
 		return method < this.handlers.length ? this.handlers[method] : undefined;
@@ -88,15 +98,43 @@ function list(v: string | readonly string[] | undefined): string[] {
 	return v === undefined ? [] : typeof v === "string" ? [v] : v.slice();
 }
 
+/** Told when an observable resource changed (an endpoint serving the router). */
+export interface ChangeListener {
+	resourceChanged(resource: Resource): void;
+}
+
 export class Router {
 	readonly resources: Resource[] = [];
+	readonly #listeners: ChangeListener[] = [];
 
 	/** Registers a resource at `path` ("/sensors/temp"). Throws TypeError on a duplicate path. */
 	add(path: string, options: ResourceOptions): Resource {
-		const r = new Resource(path, options);
+		const r = new Resource(path, options, this);
 		for (const other of this.resources) if (other.path === r.path) throw new TypeError("resource " + r.path + " is already registered");
 		this.resources.push(r);
 		return r;
+	}
+
+	/** Notifies the observers of `resource` (or of the resource at a path). See Resource.changed(). */
+	changed(resource: Resource | string): void {
+		let r: Resource | undefined;
+		if (typeof resource === "string") {
+			const path = "/" + resource.split("/").filter((s) => s.length > 0).join("/");
+			r = this.resources.find((x) => x.path === path);
+			if (r === undefined) throw new TypeError("no resource " + path);
+		} else r = resource;
+		for (let i = 0; i < this.#listeners.length; i++) this.#listeners[i]!.resourceChanged(r);
+	}
+
+	/** An endpoint serving this router subscribes to changes (once, at its construction). */
+	listen(listener: ChangeListener): void {
+		if (this.#listeners.indexOf(listener) < 0) this.#listeners.push(listener);
+	}
+
+	/** Removes a listener (an endpoint that closed). */
+	unlisten(listener: ChangeListener): void {
+		const i = this.#listeners.indexOf(listener);
+		if (i >= 0) this.#listeners.splice(i, 1);
 	}
 
 	/** The resource whose path equals the request's Uri-Path options, or undefined. */

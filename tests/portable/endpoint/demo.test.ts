@@ -160,9 +160,10 @@ describe("endpoint: demo resources over the virtual network", () => {
 		assert.equal(
 			r.text(),
 			'</hello>;rt="xscoap.hello";ct=0;title="Greeting",' +
-				'</time>;rt="xscoap.time";ct=0;title="Current time (UTC, ISO 8601)",' +
+				'</time>;rt="xscoap.time";ct=0;obs;title="Current time (UTC, ISO 8601)",' +
 				'</echo>;rt="xscoap.echo";title="Echoes POST and PUT payloads",' +
-				'</counter>;rt="xscoap.counter";ct=0;title="GET the value, POST to increment"',
+				'</counter>;rt="xscoap.counter";ct=0;obs;title="GET the value, POST to increment",' +
+				'</large>;rt="xscoap.large";ct=0;sz=5500;title="A large text (RFC 7959 Block2 test)"',
 		);
 		// POST to it: not a registered resource, not a GET.
 		assert.equal((await ask(p, { method: "POST", path: "/.well-known/core" })).codeText, "4.04");
@@ -172,9 +173,9 @@ describe("endpoint: demo resources over the virtual network", () => {
 	it("/.well-known/core?rt= filters (exact and prefix; no match → empty 2.05)", async () => {
 		const p = pair();
 		let r = await ask(p, { uri: "coap://10.0.0.2/.well-known/core?rt=xscoap.counter" });
-		assert.equal(r.text(), '</counter>;rt="xscoap.counter";ct=0;title="GET the value, POST to increment"');
+		assert.equal(r.text(), '</counter>;rt="xscoap.counter";ct=0;obs;title="GET the value, POST to increment"');
 		r = await ask(p, { path: "/.well-known/core", query: ["rt=xscoap.t*"] });
-		assert.equal(r.text(), '</time>;rt="xscoap.time";ct=0;title="Current time (UTC, ISO 8601)"');
+		assert.equal(r.text(), '</time>;rt="xscoap.time";ct=0;obs;title="Current time (UTC, ISO 8601)"');
 		r = await ask(p, { path: "/.well-known/core", query: ["rt=none"] });
 		assert.equal(r.codeText, "2.05");
 		assert.equal(r.payload.length, 0);

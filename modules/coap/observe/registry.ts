@@ -1,0 +1,100 @@
+/**
+ * Server-side Observe registrations (RFC 7641 §4.1): a fixed table of observers, each with
+ * the peer, the token and a copy of its registering request (so the resource's handler can
+ * run again to build each notification), the notification count since the last confirmable
+ * one and when that was (§4.5: a CON at least every `conEvery` notifications and every
+ * 24 hours). A full table, or a request larger than `requestSize`, means the request is
+ * served without Observe (§4.1 allows that).
+ */
+import { CoapRequest } from "../server/request.js";
+import { ResponseBuilder } from "../server/response.js";
+import type { Resource } from "../server/router.js";
+import { MessageView } from "../wire/view.js";
+
+export class Observer {
+	inUse = false;
+	generation = 0;
+	address = "";
+	port = 0;
+	resource: Resource | null = null;
+	/** The registering request, copied (its token identifies the observation). */
+	readonly request: Uint8Array;
+	requestLength = 0;
+	/** Notifications sent since the last confirmable one, and when that was (ms). */
+	sinceCon = 0;
+	lastConAt = 0;
+	/** Message ID of the latest notification (a Reset to it ends the observation, §3.6). */
+	lastMid = -1;
+	/** A notification is being built by an async handler. */
+	busy = false;
+	/** A change came while busy: notify again when done. */
+	dirty = false;
+	/** The stored request as the handler sees it, and the notification it builds. */
+	readonly view: MessageView;
+	readonly req: CoapRequest;
+	readonly res = new ResponseBuilder();
+
+	constructor(requestSize: number, maxOptions: number) {
+		this.request = new Uint8Array(requestSize);
+		this.view = new MessageView(maxOptions);
+		this.req = new CoapRequest(this.view);
+	}
+}
+
+export class ObserverTable {
+	readonly observers: readonly Observer[];
+
+	constructor(count: number, requestSize: number, maxOptions: number) {
+		const list: Observer[] = [];
+		for (let i = 0; i < count; i++) list.push(new Observer(requestSize, maxOptions));
+		this.observers = list;
+	}
+
+	/** The observer for this peer and the token of request view `v`, or undefined. */
+	find(address: string, port: number, v: MessageView): Observer | undefined {
+		for (const o of this.observers) {
+			if (!o.inUse || o.port !== port || o.address !== address) continue;
+			// The token sits right after the 4-byte header in the stored request.
+			const tkl = o.request[0]! & 0x0f;
+			if (v.tokenEquals(o.request, 4, tkl)) return o;
+		}
+		return undefined;
+	}
+
+	/**
+	 * Registers (or refreshes) an observation of `resource` by the request in `v`; undefined
+	 * when the table is full or the request does not fit `requestSize`.
+	 */
+	add(address: string, port: number, v: MessageView, resource: Resource, now: number): Observer | undefined {
+		let o = this.find(address, port, v);
+		if (o === undefined) for (const x of this.observers) if (!x.inUse) { o = x; break; }
+		if (o === undefined || v.length > o.request.length) return undefined;
+		o.request.set(v.bytes.subarray(0, v.length));
+		o.requestLength = v.length;
+		if (!o.inUse || o.resource !== resource) {
+			o.generation++;
+			o.sinceCon = 0;
+			o.lastConAt = now;
+		}
+		o.inUse = true;
+		o.address = address;
+		o.port = port;
+		o.resource = resource;
+		o.lastMid = -1;
+		return o;
+	}
+
+	remove(o: Observer): void {
+		o.inUse = false;
+		o.resource = null;
+		o.generation++;
+		o.busy = o.dirty = false;
+	}
+
+	/** Observers in use (tests, diagnostics). */
+	count(): number {
+		let n = 0;
+		for (const o of this.observers) if (o.inUse) n++;
+		return n;
+	}
+}
