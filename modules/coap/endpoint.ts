@@ -35,6 +35,7 @@ import {
 	CODE_NOT_FOUND,
 	CODE_BAD_REQUEST,
 	CODE_CONTINUE,
+	CODE_UNAUTHORIZED,
 	CODE_PROXYING_NOT_SUPPORTED,
 	CODE_REQUEST_ENTITY_INCOMPLETE,
 	CODE_REQUEST_ENTITY_TOO_LARGE,
@@ -55,7 +56,7 @@ import type { Datagram, Ports, Timer, UdpSocket } from "./host.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
 import { Observation, type EndHandler, type NotificationHandler } from "./client/observation.js";
 import { ClientSlot, SLOT_OBSERVING, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
-import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_MAX_AGE, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_SIZE2, OPT_URI_QUERY, optionName } from "./options.js";
+import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_ECHO, OPT_MAX_AGE, OPT_NO_RESPONSE, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_SIZE2, OPT_URI_QUERY, optionName } from "./options.js";
 import { linkFormat } from "./server/linkformat.js";
 import { CoapRequest } from "./server/request.js";
 import { ResponseBuilder, WirePlan } from "./server/response.js";
@@ -63,6 +64,7 @@ import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue, szxFo
 import { FNV_OFFSET, TransferPool, XFER_BUSY, XFER_RECEIVING, XFER_SERVING, fnv1a, requestKey, type Transfer } from "./block/transfers.js";
 import { pathEquals, type ChangeListener, type Resource, type Router } from "./server/router.js";
 import { ObserverTable, type Observer } from "./observe/registry.js";
+import { EchoGuard } from "./messaging/echo.js";
 import { nextSequence } from "./observe/freshness.js";
 import { DEFAULT_LIMITS, DEFAULT_TUNING, checkLimits, checkTuning, exchangeLifetime, nonLifetime, type Limits, type Tuning } from "./tuning.js";
 import { utf8Encode } from "./wire/utf8.js";
@@ -85,6 +87,19 @@ export interface EndpointOptions {
 	trace?: TraceFn;
 	/** Called if the socket reports an error. */
 	onError?: (error: unknown) => void;
+	/** RFC 9175 Echo on the server side. */
+	echo?: {
+		/** How old an Echo value may be to prove freshness (default 10 s). */
+		freshnessMs?: number;
+		/**
+		 * §2.4 amplification mitigation: answer a peer whose address is not verified with 4.01
+		 * + Echo instead of a response more than three times the request's size. Off by
+		 * default: several deployed clients (aiocoap's among them) answer Echo only inside OSCORE.
+		 */
+		amplificationLimit?: boolean;
+		/** Peers remembered as verified (default 8). */
+		verifiedPeers?: number;
+	};
 }
 
 /** Counters for diagnostics and tests (never reset; wrap-safe for a device's lifetime in practice). */
@@ -135,6 +150,8 @@ export class Endpoint implements ChangeListener {
 	readonly #autoEtag = new Uint8Array(4);
 	readonly #blockContext: BlockContext;
 	readonly #observers: ObserverTable;
+	readonly #echo: EchoGuard;
+	readonly #amplificationLimit: boolean;
 	/** RFC 7641 §4.4: the Observe sequence, one 24-bit counter for all notifications. */
 	#observeSeq = 0;
 	/** Set while dispatching a GET/FETCH with Observe=0 on an observable resource. */
@@ -188,13 +205,15 @@ export class Endpoint implements ChangeListener {
 		this.#timer = options.ports.clock.createTimer(this.#onTimer, this);
 		const clock = options.ports.clock;
 		this.#blockContext = Object.freeze({
-			exchange: (r: EncodedRequest) => this.#exchange(r),
+			exchange: (r: EncodedRequest) => this.#exchangeEcho(r),
 			transfers: this.#transfers,
 			maxSzx: this.#maxSzx,
 			random: options.ports.random,
 			now: () => clock.now(),
 			lifetimeMs: this.#exchangeLifetime,
 		});
+		this.#echo = new EchoGuard(options.ports.random, options.echo?.verifiedPeers ?? 8, options.echo?.freshnessMs ?? 10000);
+		this.#amplificationLimit = options.echo?.amplificationLimit === true;
 		this.#router?.listen(this);
 		this.#socket = new options.ports.udp({
 			port: options.port ?? 0,
@@ -258,6 +277,21 @@ export class Endpoint implements ChangeListener {
 		return obs;
 	}
 
+	/**
+	 * RFC 9175 §2.3: a 4.01 carrying an Echo option asks for the request again with that
+	 * value; the client does so once.
+	 */
+	async #exchangeEcho(r: EncodedRequest): Promise<ClientResponse> {
+		const res = await this.#exchange(r);
+		if (res.code !== CODE_UNAUTHORIZED) return res;
+		const echo = res.option(OPT_ECHO);
+		if (echo === undefined || r.options.some((o) => o[0] === OPT_ECHO)) return res;
+		const options = r.options.slice();
+		options.push([OPT_ECHO, echo]);
+		options.sort((a, b) => a[0] - b[0]);
+		return this.#exchange({ ...r, options });
+	}
+
 	/** One request/response exchange on the message layer (block-wise sits above it). */
 	#exchange(r: EncodedRequest): Promise<ClientResponse> {
 		return new Promise<ClientResponse>((resolve, reject) => {
@@ -282,6 +316,7 @@ export class Endpoint implements ChangeListener {
 			if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + this.limits.maxMessageSize);
 			slot.generation++;
 			slot.observation = observation;
+			slot.expectResponse = r.expectResponse;
 			slot.cancelling = false;
 			slot.cancelled = null;
 			slot.seq = ++this.#seq;
@@ -404,6 +439,8 @@ export class Endpoint implements ChangeListener {
 				next.retransmitAt = -1;
 			}
 			if (!this.#send(next.buf, next.length, next.address, next.port)) this.#sendFailed(next, now);
+			// RFC 7967: a NON request that wants no response is done once sent (at the next tick).
+			else if (!next.confirmable && !next.expectResponse) next.giveUpAt = now;
 		}
 	}
 
@@ -498,6 +535,11 @@ export class Endpoint implements ChangeListener {
 	#onAck(mid: number, address: string, port: number): void {
 		for (const s of this.#clients) {
 			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
+				// RFC 7967: with No-Response for every class the ACK is all that comes.
+				if (!s.expectResponse && s.observation === null) {
+					this.#finishClient(s, ClientResponse.none(address, port), null);
+					return;
+				}
 				// §5.2.2: an empty ACK means the response comes separately; stop retransmitting.
 				s.state = SLOT_WAIT_RESPONSE;
 				s.retransmitAt = -1;
@@ -756,6 +798,12 @@ export class Endpoint implements ChangeListener {
 			this.#respond(d, v, res, address, port);
 			return;
 		}
+		// RFC 9175 §2.3: a resource that requires freshness for state-changing requests.
+		if (resource.fresh && v.code !== CODE_GET && v.code !== CODE_FETCH && !this.#echo.fresh(v, address, port, this.#ports.clock.now())) {
+			this.#askForEcho(res, address, port);
+			this.#respond(d, v, res, address, port);
+			return;
+		}
 		const obs = v.find(OPT_OBSERVE);
 		if (obs >= 0 && (v.code === CODE_GET || v.code === CODE_FETCH)) {
 			const value = v.uint(obs);
@@ -984,6 +1032,10 @@ export class Endpoint implements ChangeListener {
 		const length = this.#writeResponse(w, TYPE_CON, this.#nextMid(), v, slot.response);
 		w.buf = this.#tx;
 		this.#afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
+		if (suppressed(v, this.#lastCode)) {
+			this.#freeServer(slot); // RFC 7967: the empty ACK was all the client wanted
+			return;
+		}
 		slot.mid = (slot.buf[2]! << 8) | slot.buf[3]!;
 		slot.length = length;
 		slot.state = SLOT_WAIT_ACK;
@@ -1017,10 +1069,28 @@ export class Endpoint implements ChangeListener {
 	#respond(d: number, v: MessageView, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null = null, kept: Transfer | null = null): void {
 		const con = v.type === TYPE_CON;
 		this.#register(v, res, address, port);
-		const length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, con ? v.mid : this.#nextMid(), v, res);
-		this.#send(this.#tx, length, address, port);
-		// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
-		if (con && d >= 0) this.#dedup.storeReply(d, this.#tx, length);
+		const mid = con ? v.mid : this.#nextMid();
+		let length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, mid, v, res);
+		if (this.#amplificationLimit && length > 3 * v.length && !this.#echo.fresh(v, address, port, this.#ports.clock.now()) && !this.#echo.verified(address, port)) {
+			// RFC 9175 §2.4: no more than three times the request's size to an unverified address.
+			if (transfer !== null) this.#transfers.release(transfer);
+			if (kept !== null) this.#transfers.release(kept);
+			transfer = kept = null;
+			this.#askForEcho(res, address, port);
+			length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, mid, v, res);
+		}
+		if (suppressed(v, this.#lastCode)) {
+			// RFC 7967 §2: the client asked for no response of this class; a CON still gets
+			// its (empty) ACK (§2.1).
+			if (con) {
+				this.#sendEmpty(TYPE_ACK, v.mid, address, port);
+				if (d >= 0) this.#dedup.setState(d, DUP_EMPTY_ACK);
+			}
+		} else {
+			this.#send(this.#tx, length, address, port);
+			// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
+			if (con && d >= 0) this.#dedup.storeReply(d, this.#tx, length);
+		}
 		this.#afterBlocks(v, res, address, port, transfer, kept);
 	}
 
@@ -1131,6 +1201,11 @@ export class Endpoint implements ChangeListener {
 			if (slot === undefined) con = false; // no retransmission slot free: NON this time
 		}
 		const mid = this.#nextMid();
+		if (suppressed(v, ok ? CODE_CONTENT : res.code)) {
+			// RFC 7967 §2: No-Response in the registration applies to its notifications too.
+			if (!ok) this.#observers.remove(o);
+			return;
+		}
 		if (con) {
 			const w = this.#slotWriter;
 			w.buf = slot!.buf;
@@ -1168,6 +1243,15 @@ export class Endpoint implements ChangeListener {
 	/** Observers in use (tests and diagnostics). */
 	get observersInUse(): number {
 		return this.#observers.count();
+	}
+
+	/** RFC 9175 §2.3: 4.01 Unauthorized with an Echo value the client repeats its request with. */
+	#askForEcho(res: ResponseBuilder, address: string, port: number): void {
+		res.reset();
+		res.code = CODE_UNAUTHORIZED;
+		this.#plan.reset();
+		this.#plan.echo = this.#echo.issue(address, port, this.#ports.clock.now());
+		this.#observeResource = null;
 	}
 
 	/** Transfer bookkeeping once a response is sent (RFC 7959 §2.5, §2.6). */
@@ -1357,6 +1441,10 @@ export class Endpoint implements ChangeListener {
 				if (s.giveUpAt >= 0 && now >= s.giveUpAt) this.#resend(s, now); // RFC 7641 §3.3.1: renew
 				continue;
 			}
+			if (s.giveUpAt >= 0 && now >= s.giveUpAt && !s.expectResponse && !s.sendFailed && s.state === SLOT_WAIT_RESPONSE) {
+				this.#finishClient(s, ClientResponse.none(s.address, s.port), null);
+				continue;
+			}
 			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
 				this.#finishClient(s, null, s.sendFailed ? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port) : new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
 				continue;
@@ -1481,6 +1569,15 @@ export class Endpoint implements ChangeListener {
 	socketError(e: unknown): void {
 		this.#onError?.(e);
 	}
+}
+
+/** RFC 7967 §2.1: does the request's No-Response option suppress responses of `code`'s class? */
+function suppressed(v: MessageView, code: number): boolean {
+	const i = v.find(OPT_NO_RESPONSE);
+	if (i < 0) return false;
+	const cls = code >> 5;
+	const bit = cls === 2 ? 2 : cls === 4 ? 8 : cls === 5 ? 16 : 0; // 2.xx, 4.xx, 5.xx
+	return (v.uint(i) & bit) !== 0;
 }
 
 function bytesEqual(a: Uint8Array, offset: number, length: number, b: Uint8Array): boolean {

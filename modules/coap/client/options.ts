@@ -5,7 +5,7 @@
  */
 import { CODE_GET, parseCode } from "../constants.js";
 import { CoapError } from "../errors.js";
-import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_NO_RESPONSE, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
 import { parseCoapUri } from "../uri/uri.js";
 import type { MessageWriter } from "../wire/writer.js";
 import { COAP_PORT } from "../constants.js";
@@ -36,6 +36,14 @@ export interface RequestOptions {
 	timeoutMs?: number;
 	/** Preferred block size for block-wise transfers, 16..1024 (RFC 7959); default the endpoint's. */
 	blockSize?: number;
+	/**
+	 * RFC 7967 No-Response: the response classes not wanted (2 = 2.xx, 8 = 4.xx, 16 = 5.xx;
+	 * 26 = none). With all three suppressed, request() resolves once the request is sent (NON)
+	 * or acknowledged (CON), with a response whose code is 0.
+	 */
+	noResponse?: number;
+	/** RFC 9175 Echo value to send (the client also retries automatically when a server asks). */
+	echo?: Uint8Array;
 }
 
 /** A request reduced to what goes on the wire. */
@@ -49,6 +57,8 @@ export interface EncodedRequest {
 	timeoutMs: number;
 	/** Preferred block size exponent (RFC 7959 §2.2), 6 (1024 bytes) unless asked otherwise. */
 	blockSzx: number;
+	/** False when No-Response suppresses every response class (RFC 7967). */
+	expectResponse: boolean;
 }
 
 /** Resolves RequestOptions into an EncodedRequest; throws CoapError("COAP_BAD_URI") or TypeError. */
@@ -80,6 +90,16 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 	}
 	if (o.contentFormat !== undefined && o.contentFormat >= 0) options.push([OPT_CONTENT_FORMAT, o.contentFormat]);
 	if (o.accept !== undefined && o.accept >= 0) options.push([OPT_ACCEPT, o.accept]);
+	let expectResponse = true;
+	if (o.noResponse !== undefined) {
+		if (!(Number.isInteger(o.noResponse) && o.noResponse >= 0 && o.noResponse <= 255)) throw new RangeError("noResponse must be 0..255, got " + o.noResponse);
+		options.push([OPT_NO_RESPONSE, o.noResponse]);
+		expectResponse = (o.noResponse & 0x1a) !== 0x1a; // RFC 7967 §2.1: bits for 2.xx, 4.xx, 5.xx
+	}
+	if (o.echo !== undefined) {
+		if (!(o.echo instanceof Uint8Array) || o.echo.length < 1 || o.echo.length > 40) throw new TypeError("echo must be a Uint8Array of 1..40 bytes");
+		options.push([OPT_ECHO, o.echo]);
+	}
 	for (const extra of o.options ?? []) options.push([extra[0], extra[1]]);
 	// Stable sort by number keeps repeated options (Uri-Path ...) in order.
 	options.sort((a, b) => a[0] - b[0]);
@@ -106,6 +126,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		payload: o.payload === undefined || o.payload.length === 0 ? null : o.payload,
 		timeoutMs,
 		blockSzx,
+		expectResponse,
 	};
 }
 

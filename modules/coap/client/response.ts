@@ -43,6 +43,20 @@ export class ClientResponse {
 		return r as ClientResponse;
 	}
 
+	/** The stand-in result of a request sent with No-Response for every class (RFC 7967): code 0, nothing else. */
+	static none(address: string, port: number): ClientResponse {
+		const r = Object.create(ClientResponse.prototype) as { -readonly [K in keyof ClientResponse]: ClientResponse[K] };
+		r.code = 0;
+		r.type = 0;
+		r.mid = 0;
+		r.token = new Uint8Array(0);
+		r.options = Object.freeze([]);
+		r.payload = new Uint8Array(0);
+		r.address = address;
+		r.port = port;
+		return r as ClientResponse;
+	}
+
 	constructor(view: MessageView, address: string, port: number) {
 		this.code = view.code;
 		this.type = view.type;

@@ -66,6 +66,8 @@ export class ClientSlot extends Slot {
 	sendFailed = false;
 	/** RFC 7641: the observation this slot's token belongs to, or null for a plain request. */
 	observation: Observation | null = null;
+	/** False when No-Response suppresses every response class (RFC 7967). */
+	expectResponse = true;
 	/** The slot carries a deregistration (Observe=1) of its observation. */
 	cancelling = false;
 	/** Settles cancel() once the deregistration is answered or given up. */

@@ -40,6 +40,11 @@ export interface ResourceOptions {
 	title?: string;
 	/** Leave the resource out of /.well-known/core. */
 	hidden?: boolean;
+	/**
+	 * RFC 9175 §2.3: requests with a method other than GET/FETCH must prove freshness with an
+	 * Echo value (the first attempt gets 4.01 Unauthorized with an Echo option to repeat).
+	 */
+	fresh?: boolean;
 }
 
 export class Resource {
@@ -54,6 +59,7 @@ export class Resource {
 	readonly obs: boolean;
 	readonly title: string | undefined;
 	readonly hidden: boolean;
+	readonly fresh: boolean;
 	readonly #router: Router | null;
 
 	constructor(path: string, o: ResourceOptions, router: Router | null = null) {
@@ -78,6 +84,7 @@ export class Resource {
 		this.obs = o.obs === true;
 		this.title = o.title;
 		this.hidden = o.hidden === true;
+		this.fresh = o.fresh === true;
 	}
 
 	/**
