@@ -25,7 +25,9 @@
  * between two network actions. Settling that never becomes quiet (a promise loop that keeps
  * writing at the same virtual instant) throws after a million turns.
  *
- * Leaves out: multicast, ICMP (an unbound port is a silent drop, counted), address
+ * Multicast: a socket opened with the ECMA-419 `multicast` option receives what is sent to
+ * that group and port, on every host; it may share its port with the host's unicast socket.
+ * Leaves out: ICMP (an unbound port is a silent drop, counted), address
  * normalisation (addresses are compared as strings: write "fd00::1" the same way everywhere),
  * loopback addresses (a host reaches itself through its own address), socket errors
  * (`onError` is never called).
@@ -146,11 +148,21 @@ class Binding {
 	readonly socket: VirtualUdpSocket;
 	readonly onReadable: (this: UdpSocket, count: number) => void;
 	readonly queue: Datagram[] = [];
-	constructor(port: number, socket: VirtualUdpSocket, onReadable: (this: UdpSocket, count: number) => void) {
+	/** The multicast group a socket opened with the `multicast` option receives; undefined for unicast. */
+	readonly group: string | undefined;
+	constructor(port: number, socket: VirtualUdpSocket, onReadable: (this: UdpSocket, count: number) => void, group: string | undefined) {
 		this.port = port;
 		this.socket = socket;
 		this.onReadable = onReadable;
+		this.group = group;
 	}
+}
+
+/** IPv4 224.0.0.0/4 or IPv6 ff00::/8. */
+export function isMulticastAddress(address: string): boolean {
+	if (address.indexOf(":") >= 0) return address.toLowerCase().startsWith("ff");
+	const first = Number(address.split(".")[0]);
+	return first >= 224 && first <= 239;
 }
 
 /** One virtual host: an address, its bound ports and its random stream. */
@@ -176,9 +188,11 @@ class VirtualHost {
 		};
 	}
 
+	/** The unicast binding of `port`, or undefined. */
 	find(port: number): Binding | undefined {
 		for (let i = 0; i < this.bindings.length; i++) {
-			if (this.bindings[i]!.port === port) return this.bindings[i];
+			const b = this.bindings[i]!;
+			if (b.port === port && b.group === undefined) return b;
 		}
 		return undefined;
 	}
@@ -225,9 +239,14 @@ export class VirtualUdpSocket implements UdpSocket {
 		if (address !== undefined && address !== "0.0.0.0" && address !== "::" && address !== host.address) {
 			throw new RangeError(`options.address ${String(address)} is not an address of host ${host.address}`);
 		}
+		const group = options.multicast;
+		if (group !== undefined && !(typeof group === "string" && isMulticastAddress(group))) throw new RangeError(`options.multicast ${String(group)} is not a multicast address`);
 		this.target = options.target;
 		this.#host = host;
-		this.#binding = new Binding(host.allocate(port), this, options.onReadable);
+		// A multicast socket shares its port with the host's unicast one (as SO_REUSEADDR does);
+		// one socket per group and port.
+		if (group !== undefined && host.bindings.some((b) => b.group === group && b.port === port)) throw new Error(`group ${group} port ${port} is already bound on ${host.address}`);
+		this.#binding = new Binding(group === undefined ? host.allocate(port) : port, this, options.onReadable, group);
 		host.bindings.push(this.#binding);
 		host.fabric.touch();
 	}
@@ -724,6 +743,22 @@ export class VirtualNetwork {
 		const now = d.at > this.clock.now() ? d.at : this.clock.now();
 		this.clock.jumpTo(now);
 		this.#changes++;
+		if (isMulticastAddress(d.toAddress)) {
+			// To every socket that joined the group on that port, on every host (the sender's too).
+			let n = 0;
+			for (const host of this.#hosts.values()) {
+				for (const b of host.bindings.slice()) {
+					if (b.group !== d.toAddress || b.port !== d.toPort) continue;
+					n++;
+					this.#enqueue(b, d, now);
+				}
+			}
+			if (n === 0) {
+				this.stats.droppedUnbound++;
+				this.#emit("drop", now, d.id, d.copy, d.from.address, d.fromPort, d.toAddress, d.toPort, d.bytes, "unbound");
+			}
+			return;
+		}
 		const host = this.#hosts.get(d.toAddress);
 		const binding = host === undefined ? undefined : host.find(d.toPort);
 		if (binding === undefined) {
@@ -731,6 +766,10 @@ export class VirtualNetwork {
 			this.#emit("drop", now, d.id, d.copy, d.from.address, d.fromPort, d.toAddress, d.toPort, d.bytes, "unbound");
 			return;
 		}
+		this.#enqueue(binding, d, now);
+	}
+
+	#enqueue(binding: Binding, d: InFlight, now: number): void {
 		this.stats.delivered++;
 		this.#emit("deliver", now, d.id, d.copy, d.from.address, d.fromPort, d.toAddress, d.toPort, d.bytes, undefined);
 		const buffer = new ArrayBuffer(d.bytes.length) as ArrayBuffer & { address: string; port: number };

@@ -55,7 +55,7 @@ import { CoapError, E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.j
 import type { Datagram, Ports, Timer, UdpSocket } from "./host.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN, DedupCache } from "./messaging/dedup.js";
 import { Observation, type EndHandler, type NotificationHandler } from "./client/observation.js";
-import { ClientSlot, SLOT_OBSERVING, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
+import { ClientSlot, SLOT_LEISURE, SLOT_OBSERVING, SLOT_FREE, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE, SLOT_WORKING, ServerSlot } from "./messaging/slots.js";
 import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_ECHO, OPT_MAX_AGE, OPT_NO_RESPONSE, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_SIZE1, OPT_SIZE2, OPT_URI_QUERY, optionName } from "./options.js";
 import { linkFormat } from "./server/linkformat.js";
 import { CoapRequest } from "./server/request.js";
@@ -87,6 +87,13 @@ export interface EndpointOptions {
 	trace?: TraceFn;
 	/** Called if the socket reports an error. */
 	onError?: (error: unknown) => void;
+	/**
+	 * RFC 7252 §8: join this multicast group (e.g. "224.0.1.187", "ff02::fd"). Every request
+	 * this endpoint receives is then treated as a multicast request: CON requests are ignored
+	 * (§8.1), error responses and Resets are not sent, and responses wait a random Leisure
+	 * (§8.2). Use one endpoint per group beside the unicast one.
+	 */
+	multicast?: string;
 	/** RFC 9175 Echo on the server side. */
 	echo?: {
 		/** How old an Echo value may be to prove freshness (default 10 s). */
@@ -152,6 +159,7 @@ export class Endpoint implements ChangeListener {
 	readonly #observers: ObserverTable;
 	readonly #echo: EchoGuard;
 	readonly #amplificationLimit: boolean;
+	readonly #multicast: boolean;
 	/** RFC 7641 §4.4: the Observe sequence, one 24-bit counter for all notifications. */
 	#observeSeq = 0;
 	/** Set while dispatching a GET/FETCH with Observe=0 on an observable resource. */
@@ -214,6 +222,7 @@ export class Endpoint implements ChangeListener {
 		});
 		this.#echo = new EchoGuard(options.ports.random, options.echo?.verifiedPeers ?? 8, options.echo?.freshnessMs ?? 10000);
 		this.#amplificationLimit = options.echo?.amplificationLimit === true;
+		this.#multicast = options.multicast !== undefined;
 		this.#router?.listen(this);
 		this.#socket = new options.ports.udp({
 			port: options.port ?? 0,
@@ -221,6 +230,7 @@ export class Endpoint implements ChangeListener {
 			target: this,
 			onReadable,
 			onError,
+			multicast: options.multicast,
 		});
 	}
 
@@ -292,6 +302,22 @@ export class Endpoint implements ChangeListener {
 		return this.#exchange({ ...r, options });
 	}
 
+	/**
+	 * RFC 7252 §8.1: sends a NON request to a multicast group and calls `onResponse` for every
+	 * response from any server until `timeoutMs` (default DEFAULT_LEISURE + ACK_TIMEOUT) has
+	 * passed; resolves with the number of responses. Holds one client exchange slot meanwhile.
+	 */
+	multicast(options: RequestOptions, onResponse: (response: ClientResponse) => void, timeoutMs?: number): Promise<number> {
+		const wait = timeoutMs ?? this.tuning.defaultLeisureMs + this.tuning.ackTimeoutMs;
+		const r = prepareRequest({ ...options, confirmable: false, timeoutMs: wait }, wait);
+		return new Promise<number>((resolve) => {
+			const slot = this.#begin(r, null, null, null);
+			slot.onMulticastResponse = onResponse;
+			slot.multicastResponses = 0;
+			slot.multicastDone = resolve;
+		});
+	}
+
 	/** One request/response exchange on the message layer (block-wise sits above it). */
 	#exchange(r: EncodedRequest): Promise<ClientResponse> {
 		return new Promise<ClientResponse>((resolve, reject) => {
@@ -317,6 +343,7 @@ export class Endpoint implements ChangeListener {
 			slot.generation++;
 			slot.observation = observation;
 			slot.expectResponse = r.expectResponse;
+			slot.onMulticastResponse = slot.multicastDone = null;
 			slot.cancelling = false;
 			slot.cancelled = null;
 			slot.seq = ++this.#seq;
@@ -455,6 +482,9 @@ export class Endpoint implements ChangeListener {
 		const reject = slot.reject;
 		const obs = slot.observation;
 		const cancelled = slot.cancelled;
+		const multicastDone = slot.multicastDone;
+		const count = slot.multicastResponses;
+		slot.onMulticastResponse = slot.multicastDone = null;
 		slot.state = SLOT_FREE;
 		slot.resolve = slot.reject = null;
 		slot.observation = null;
@@ -465,6 +495,10 @@ export class Endpoint implements ChangeListener {
 		this.#startQueued(this.#ports.clock.now(), slot.address, slot.port);
 		this.#rearm();
 		// Call out last: our tables are consistent before user code runs.
+		if (multicastDone !== null) {
+			multicastDone(count); // the collection time is over (a timeout is the normal end)
+			return;
+		}
 		if (obs !== null) {
 			if (response !== null) obs.deliverFinal(response);
 			else obs.end(cancelled !== null ? null : error);
@@ -507,11 +541,13 @@ export class Endpoint implements ChangeListener {
 			this.stats.malformed++;
 			// §4.2 / §4.3: a CON with a message format error is rejected with Reset; anything else
 			// (NON, ACK, RST, unknown version, shorter than a header) is silently ignored.
-			if ((st === E_FORMAT || st === E_TRUNCATED) && length >= 4 && v.type === TYPE_CON) this.#sendEmpty(TYPE_RST, v.mid, address, port);
+			if ((st === E_FORMAT || st === E_TRUNCATED) && length >= 4 && v.type === TYPE_CON && !this.#multicast) this.#sendEmpty(TYPE_RST, v.mid, address, port);
 			return;
 		}
 		const code = v.code;
 		const type = v.type;
+		// §8.1: requests to a group are NON; §8.2: no Reset in reply to anything sent to a group.
+		if (this.#multicast && (type !== TYPE_NON || !isRequest(code))) return;
 		if (code === CODE_EMPTY) {
 			if (type === TYPE_CON) this.#sendEmpty(TYPE_RST, v.mid, address, port); // §4.3: CoAP ping → Reset
 			else if (type === TYPE_ACK) this.#onAck(v.mid, address, port);
@@ -591,7 +627,8 @@ export class Endpoint implements ChangeListener {
 		// Match token and source (§5.3.2); a piggybacked response must also match the MID.
 		let slot: ClientSlot | undefined;
 		for (const s of this.#clients) {
-			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE || s.state === SLOT_OBSERVING) && s.port === port && s.address === address && v.tokenEquals(s.token, 0, s.tokenLength)) {
+			// §8.2: responses to a multicast request come from the servers' own addresses.
+			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE || s.state === SLOT_OBSERVING) && (s.onMulticastResponse !== null || (s.port === port && s.address === address)) && v.tokenEquals(s.token, 0, s.tokenLength)) {
 				if (type !== TYPE_ACK || s.mid === v.mid) slot = s;
 				break;
 			}
@@ -629,7 +666,10 @@ export class Endpoint implements ChangeListener {
 			return;
 		}
 		if (slot.observation !== null) this.#onNotification(slot, address, port);
-		else this.#finishClient(slot, new ClientResponse(v, address, port), null);
+		else if (slot.onMulticastResponse !== null) {
+			slot.multicastResponses++;
+			slot.onMulticastResponse(new ClientResponse(v, address, port));
+		} else this.#finishClient(slot, new ClientResponse(v, address, port), null);
 	}
 
 	/** A response or notification for an observation's token (RFC 7641 §3.2-§3.4). */
@@ -734,7 +774,7 @@ export class Endpoint implements ChangeListener {
 			// §5.4.1: unrecognised critical option in a CON request → 4.02 with a diagnostic;
 			// in a NON request → reject the message (§4.3), here with a Reset.
 			if (con) this.#replyNow(d, CODE_BAD_OPTION, "unrecognised critical option " + optionName(v.optNumber[bad]!), address, port);
-			else {
+			else if (!this.#multicast) {
 				this.#dedup.setState(d, DUP_RESET);
 				this.#sendEmpty(TYPE_RST, mid, address, port);
 			}
@@ -1079,6 +1119,13 @@ export class Endpoint implements ChangeListener {
 			this.#askForEcho(res, address, port);
 			length = this.#writeResponse(this.#writer, con ? TYPE_ACK : TYPE_NON, mid, v, res);
 		}
+		if (this.#multicast) {
+			// §8.2 (and RFC 7967 §2.1's default for multicast): no error responses to a group
+			// request; a response waits a random Leisure so that the servers do not all answer at once.
+			if (this.#lastCode >> 5 === 2 && !suppressed(v, this.#lastCode)) this.#leisure(length, address, port);
+			this.#afterBlocks(v, res, address, port, transfer, kept);
+			return;
+		}
 		if (suppressed(v, this.#lastCode)) {
 			// RFC 7967 §2: the client asked for no response of this class; a CON still gets
 			// its (empty) ACK (§2.1).
@@ -1243,6 +1290,28 @@ export class Endpoint implements ChangeListener {
 	/** Observers in use (tests and diagnostics). */
 	get observersInUse(): number {
 		return this.#observers.count();
+	}
+
+	/**
+	 * §8.2: holds the response in #tx in a server slot until a random time within
+	 * DEFAULT_LEISURE; with no slot free the response is dropped (multicast is best effort).
+	 */
+	#leisure(length: number, address: string, port: number): void {
+		let slot: ServerSlot | undefined;
+		for (const s of this.#servers) if (s.state === SLOT_FREE) { slot = s; break; }
+		if (slot === undefined) {
+			this.stats.capacityRejected++;
+			return;
+		}
+		slot.buf.set(this.#tx.subarray(0, length));
+		slot.length = length;
+		slot.address = address;
+		slot.port = port;
+		slot.generation++;
+		slot.state = SLOT_LEISURE;
+		slot.giveUpAt = -1;
+		slot.retransmitAt = this.#ports.clock.now() + Math.floor(this.tuning.defaultLeisureMs * this.#random01());
+		this.#rearm();
 	}
 
 	/** RFC 9175 §2.3: 4.01 Unauthorized with an Echo value the client repeats its request with. */
@@ -1463,6 +1532,13 @@ export class Endpoint implements ChangeListener {
 			}
 		}
 		for (const s of this.#servers) {
+			if (s.state === SLOT_LEISURE) {
+				if (now >= s.retransmitAt) {
+					this.#send(s.buf, s.length, s.address, s.port);
+					this.#freeServer(s);
+				}
+				continue;
+			}
 			if (s.state === SLOT_WORKING) {
 				if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
 					// The handler never settled: answer 5.03 so the client is not left waiting. The
@@ -1524,6 +1600,8 @@ export class Endpoint implements ChangeListener {
 			const reject = s.reject;
 			const obs = s.observation;
 			const cancelled = s.cancelled;
+			const multicastDone = s.multicastDone;
+			s.onMulticastResponse = s.multicastDone = null;
 			s.state = SLOT_FREE;
 			s.resolve = s.reject = null;
 			s.observation = null;
@@ -1533,6 +1611,7 @@ export class Endpoint implements ChangeListener {
 			const error = new CoapError("COAP_CLOSED", "endpoint closed");
 			if (obs !== null) obs.end(cancelled !== null ? null : error);
 			cancelled?.();
+			multicastDone?.(s.multicastResponses);
 			reject?.(error);
 		}
 		for (const s of this.#servers) {

@@ -7,7 +7,7 @@
  * one datagram (an ArrayBuffer with `address` and `port` properties) or `undefined`, and
  * `write(buffer, address, port)`. On Moddable the host passes the real class unchanged.
  *
- * Leaves out: multicast join/leave (issue 3), DNS resolution (the stack takes numeric
+ * Leaves out: DNS resolution (the stack takes numeric
  * addresses; hosts resolve names at the edge).
  */
 
@@ -26,6 +26,13 @@ export interface UdpOptions {
 	onError?(this: UdpSocket, error?: unknown): void;
 	/** Passed back as `socket.target`, so callbacks need no closures (ECMA-419 §9.2). */
 	target?: unknown;
+	/**
+	 * ECMA-419 multicast: the socket joins this group address (e.g. "224.0.1.187" or
+	 * "ff02::fd") and receives what is sent to group:port.
+	 */
+	multicast?: string;
+	/** ECMA-419: time-to-live (hops) of multicast datagrams sent. */
+	timeToLive?: number;
 }
 
 /** An open UDP socket (ECMA-419 `embedded:io/socket/udp` instance). */

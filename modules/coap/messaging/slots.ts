@@ -25,6 +25,8 @@ export const SLOT_WAIT_RESPONSE = 3;
 export const SLOT_WORKING = 4;
 /** Client: an established observation waiting for notifications (RFC 7641). */
 export const SLOT_OBSERVING = 5;
+/** Server: a response to a multicast request waiting out its Leisure (RFC 7252 §8.2). */
+export const SLOT_LEISURE = 6;
 
 /** Shared by client and server slots: a message kept for retransmission. */
 class Slot {
@@ -68,6 +70,10 @@ export class ClientSlot extends Slot {
 	observation: Observation | null = null;
 	/** False when No-Response suppresses every response class (RFC 7967). */
 	expectResponse = true;
+	/** A multicast request (RFC 7252 §8.1): every response from any server goes here until the timeout. */
+	onMulticastResponse: ((r: ClientResponse) => void) | null = null;
+	multicastResponses = 0;
+	multicastDone: ((count: number) => void) | null = null;
 	/** The slot carries a deregistration (Observe=1) of its observation. */
 	cancelling = false;
 	/** Settles cancel() once the deregistration is answered or given up. */
