@@ -3,19 +3,25 @@
  *
  *   xscoap get|post|put|delete|fetch|patch|ipatch URI [options]   one request; payload to stdout
  *   xscoap serve [--bind HOST:PORT]                                 the demo server
+ *   xscoap device DIR [--bind HOST:PORT]                            a firmware example (e.g. examples/sensor), simulated hardware
  *
  * Exit status: 0 for a 2.xx response; 1 for another response code (printed on stderr);
  * 2 for a usage error; 3 when no response came (timeout, reset, network error).
  */
 import { lookup } from "node:dns/promises";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { basename, dirname, resolve as resolvePath } from "node:path";
 import { FORMAT_NAMES } from "../../modules/coap/constants.js";
 import type { Endpoint } from "../../modules/coap/endpoint.js";
 import { CoapError } from "../../modules/coap/errors.js";
 import { parseCoapUri } from "../../modules/coap/uri/uri.js";
 import { describeMessage } from "../../modules/coap/wire/describe.js";
 import { demoRouter } from "../../modules/demo/demo.js";
+import { deviceSettings, type CoapDeviceConfig } from "../../modules/coap/device.js";
+import type { Router } from "../../modules/coap/server/router.js";
+import { sensorRouter, type SensorDeviceConfig } from "../../examples/sensor/app.js";
+import { SimulatedSensors } from "../../examples/sensor/simulated.js";
 import { openEndpoint } from "./ports.js";
 
 const USAGE = `usage:
@@ -29,6 +35,9 @@ const USAGE = `usage:
       -v, --verbose           print the messages exchanged on stderr
   xscoap serve [--bind HOST:PORT] [-v]
       serves /hello, /time, /echo, /counter and /.well-known/core (default bind [::]:5683)
+  xscoap device DIR [--bind HOST:PORT] [-v]
+      runs the firmware example in DIR (e.g. examples/sensor) on this host, with simulated
+      sensors and the LED on the console; limits from the example's manifest config.coap
 `;
 
 class UsageError extends Error {
@@ -217,6 +226,105 @@ async function serve(p: Parsed): Promise<number> {
 	return 0;
 }
 
+// ---------------------------------------------------------------- device
+
+/** A firmware example the Node host can run: its host-neutral app over simulated hardware. */
+interface DeviceApp {
+	/** Key of the app's settings in the manifest's `config` (mc/config on the device). */
+	readonly configKey: string;
+	build(config: Record<string, unknown>, out: NodeJS.WritableStream, now: () => number): { router: Router; hardware: string };
+}
+
+/** Examples by directory name. */
+const DEVICE_APPS: Readonly<Record<string, DeviceApp>> = Object.freeze({
+	sensor: Object.freeze({
+		configKey: "sensor",
+		build(config: Record<string, unknown>, out: NodeJS.WritableStream, now: () => number) {
+			const board = new SimulatedSensors({ now, onLed: (on: boolean) => out.write("LED " + (on ? "on" : "off") + "\n") });
+			return { router: sensorRouter(board, config as SensorDeviceConfig), hardware: "simulated temperature and humidity, LED on the console" };
+		},
+	}),
+});
+
+/**
+ * The `config` a Moddable build of manifest `path` would see: the manifest's and its local
+ * includes' `config` objects merged as mcconfig merges them (included first, nested objects
+ * merged key by key). Includes under $(MODDABLE) are skipped: they carry no xscoap settings.
+ */
+function manifestConfig(path: string, seen: Set<string> = new Set()): Record<string, unknown> {
+	const config: Record<string, unknown> = {};
+	if (seen.has(path)) return config;
+	seen.add(path);
+	let manifest: { include?: string | string[]; config?: Record<string, unknown> };
+	try {
+		manifest = JSON.parse(readFileSync(path, "utf8")) as typeof manifest;
+	} catch (e) {
+		throw new UsageError("cannot read " + path + ": " + (e as Error).message);
+	}
+	const includes = manifest.include === undefined ? [] : typeof manifest.include === "string" ? [manifest.include] : manifest.include;
+	for (const inc of includes) if (!inc.startsWith("$(")) mergeConfig(config, manifestConfig(resolvePath(dirname(path), inc), seen));
+	mergeConfig(config, manifest.config ?? {});
+	return config;
+}
+
+function mergeConfig(target: Record<string, unknown>, source: Record<string, unknown>): void {
+	for (const k of Object.keys(source)) {
+		const t = target[k];
+		const v = source[k];
+		if (t && v && typeof t === "object" && typeof v === "object" && !Array.isArray(t) && !Array.isArray(v)) mergeConfig(t as Record<string, unknown>, v as Record<string, unknown>);
+		else target[k] = v;
+	}
+}
+
+async function device(p: Parsed): Promise<number> {
+	const dir = p.positional[0];
+	if (dir === undefined || p.positional.length > 1) throw new UsageError("device takes one example directory, e.g. examples/sensor");
+	const name = basename(resolvePath(dir));
+	const app = DEVICE_APPS[name];
+	const manifestPath = resolvePath(dir, "manifest.json");
+	if (app === undefined || !existsSync(manifestPath)) {
+		throw new UsageError("no device example in " + dir + " (known: " + Object.keys(DEVICE_APPS).map((n) => "examples/" + n).join(", ") + ")");
+	}
+	const config = manifestConfig(manifestPath);
+	let settings;
+	try {
+		settings = deviceSettings(config.coap as CoapDeviceConfig | undefined);
+	} catch (e) {
+		throw new UsageError(manifestPath + ": " + (e as Error).message);
+	}
+	const bind = p.flags.get("--bind");
+	const { address, port } = parseBind(typeof bind === "string" ? bind : "[::]:" + settings.port);
+	const started = performance.now();
+	const built = app.build((config[app.configKey] ?? {}) as Record<string, unknown>, process.stdout, () => performance.now() - started);
+	let ep: Endpoint;
+	try {
+		ep = await openEndpoint({
+			address,
+			port,
+			router: built.router,
+			// The firmware's limits (config.coap), so the desktop device behaves like the ESP32 one.
+			limits: settings.limits,
+			trace: p.flags.has("-v") ? traceTo(process.stderr) : undefined,
+			onError: (e) => process.stderr.write("socket error: " + String(e) + "\n"),
+		});
+	} catch (e) {
+		process.stderr.write("error: cannot listen on " + (address.indexOf(":") >= 0 ? "[" + address + "]" : address) + ":" + port + ": " + (e as Error).message + "\n");
+		return 3;
+	}
+	const shown = address.indexOf(":") >= 0 ? "[" + address + "]" : address;
+	const paths = built.router.resources.map((r) => r.path).join(" ");
+	process.stdout.write("xscoap device " + name + " listening on coap://" + shown + ":" + ep.port + "/ (" + built.hardware + "; resources: " + paths + " /.well-known/core)\n");
+	await new Promise<void>((resolve) => {
+		const stop = () => {
+			ep.close();
+			resolve();
+		};
+		process.once("SIGINT", stop);
+		process.once("SIGTERM", stop);
+	});
+	return 0;
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
 	try {
@@ -226,6 +334,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 			return 0;
 		}
 		if (p.command === "serve") return await serve(p);
+		if (p.command === "device") return await device(p);
 		if (METHODS.indexOf(p.command) >= 0) return await request(p.command.toUpperCase(), p);
 		throw new UsageError(p.command === "" ? "missing command" : "unknown command " + p.command);
 	} catch (e) {

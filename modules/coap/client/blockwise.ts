@@ -66,6 +66,7 @@ async function sendBlock1(ctx: BlockContext, r: EncodedRequest, body: Uint8Array
 		const set: [number, OptionValue][] = [[OPT_BLOCK1, blockValue(num, more, szx)], [OPT_REQUEST_TAG, tag]];
 		if (num === 0) set.push([OPT_SIZE1, body.length]); // §4: announce the total size
 		const res = await ctx.exchange(variant(r, set, [], body.subarray(offset, end)));
+		r.onProgress?.(end, body.length, true);
 		if (!more) return res;
 		if (res.code !== CODE_CONTINUE) return res; // an error (4.08, 4.13 ...) or a final answer
 		const ack = res.optionUint(OPT_BLOCK1, -1);
@@ -108,6 +109,7 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 			if (t.length + res.payload.length > t.buf.length) throw new CoapError("COAP_OVERFLOW", "the response body is larger than maxBodySize " + t.buf.length);
 			t.buf.set(res.payload, t.length);
 			t.length += res.payload.length;
+			r.onProgress?.(t.length, head.optionUint(OPT_SIZE2, -1), false);
 			t.expiresAt = ctx.now() + ctx.lifetimeMs;
 			if (!blockMore(b2)) break;
 			const next = variant(base, [[OPT_BLOCK2, blockValue(t.length / size, false, blockSzx(b2))]], [], null);

@@ -44,6 +44,11 @@ export interface RequestOptions {
 	noResponse?: number;
 	/** RFC 9175 Echo value to send (the client also retries automatically when a server asks). */
 	echo?: Uint8Array;
+	/**
+	 * Called after each block of a block-wise transfer (RFC 7959) with the bytes moved so far
+	 * and the total when known (Size1/Size2), else -1. `sending` is true for Block1.
+	 */
+	onProgress?: (bytes: number, total: number, sending: boolean) => void;
 }
 
 /** A request reduced to what goes on the wire. */
@@ -59,6 +64,7 @@ export interface EncodedRequest {
 	blockSzx: number;
 	/** False when No-Response suppresses every response class (RFC 7967). */
 	expectResponse: boolean;
+	onProgress: ((bytes: number, total: number, sending: boolean) => void) | undefined;
 }
 
 /** Resolves RequestOptions into an EncodedRequest; throws CoapError("COAP_BAD_URI") or TypeError. */
@@ -127,6 +133,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		timeoutMs,
 		blockSzx,
 		expectResponse,
+		onProgress: o.onProgress,
 	};
 }
 
