@@ -15,6 +15,8 @@ import { basename, dirname, resolve as resolvePath } from "node:path";
 import { FORMAT_NAMES } from "../../modules/coap/constants.js";
 import type { Endpoint } from "../../modules/coap/endpoint.js";
 import { CoapError } from "../../modules/coap/errors.js";
+import type { RequestOptions } from "../../modules/coap/client/options.js";
+import type { ClientResponse } from "../../modules/coap/client/response.js";
 import { parseCoapUri } from "../../modules/coap/uri/uri.js";
 import { describeMessage } from "../../modules/coap/wire/describe.js";
 import { demoRouter } from "../../modules/demo/demo.js";
@@ -32,9 +34,15 @@ const USAGE = `usage:
       --accept CF             Accept option
       --non                   send a Non-confirmable request (default: Confirmable)
       --timeout SECONDS       give up after this long (default 93)
+      --observe               RFC 7641: print each notification on its own line until Ctrl-C
+      --count N               with --observe: stop after N notifications
+      --block-size N          RFC 7959 block size, 16..1024 (a power of two)
       -v, --verbose           print the messages exchanged on stderr
+      A multicast address (e.g. coap://224.0.1.187/...) sends a NON request to the group and
+      prints every server's response, each on its own line, until the timeout (default 6 s).
   xscoap serve [--bind HOST:PORT] [-v]
-      serves /hello, /time, /echo, /counter and /.well-known/core (default bind [::]:5683)
+      serves /hello, /time (observable), /echo, /counter (observable), /large and
+      /.well-known/core (default bind [::]:5683)
   xscoap device DIR [--bind HOST:PORT] [-v]
       runs the firmware example in DIR (e.g. examples/sensor) on this host, with simulated
       sensors and the LED on the console; limits from the example's manifest config.coap
@@ -54,8 +62,8 @@ interface Parsed {
 	flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["--payload", "--payload-file", "--content-format", "--accept", "--timeout", "--bind"]);
-const BOOL_FLAGS = new Set(["--non", "-v", "--verbose", "-h", "--help"]);
+const VALUE_FLAGS = new Set(["--payload", "--payload-file", "--content-format", "--accept", "--timeout", "--bind", "--count", "--block-size"]);
+const BOOL_FLAGS = new Set(["--non", "-v", "--verbose", "-h", "--help", "--observe"]);
 
 /** Parses argv (flags before or after positional arguments). */
 export function parseArgs(argv: readonly string[]): Parsed {
@@ -133,24 +141,48 @@ async function request(method: string, p: Parsed): Promise<number> {
 	}
 	const payload = await readPayload(p.flags);
 	const verbose = p.flags.has("-v");
+	const blockFlag = p.flags.get("--block-size");
+	let blockSize: number | undefined;
+	if (blockFlag !== undefined) {
+		blockSize = Number(blockFlag);
+		if (!(blockSize >= 16 && blockSize <= 1024 && (blockSize & (blockSize - 1)) === 0)) throw new UsageError("--block-size takes a power of two 16..1024");
+	}
+	const countFlag = p.flags.get("--count");
+	let count = 0;
+	if (countFlag !== undefined) {
+		count = Number(countFlag);
+		if (!(Number.isInteger(count) && count >= 1)) throw new UsageError("--count takes a whole number >= 1");
+		if (!p.flags.has("--observe")) throw new UsageError("--count goes with --observe");
+	}
+	const options = {
+		method,
+		uri,
+		address,
+		payload,
+		contentFormat: contentFormat(p.flags.get("--content-format"), "--content-format"),
+		accept: contentFormat(p.flags.get("--accept"), "--accept"),
+		confirmable: !p.flags.has("--non"),
+		timeoutMs,
+		blockSize,
+		onProgress: process.stderr.isTTY ? progress : undefined,
+	};
+	let socketError: unknown = undefined;
 	const ep = await openEndpoint({
 		address: isIP(address) === 6 ? "::" : "0.0.0.0",
 		trace: verbose ? traceTo(process.stderr) : undefined,
-		limits: { clientExchanges: 1, serverExchanges: 0, maxMessageSize: 65000, maxOptions: 128, dedupEntries: 16 },
+		// Desktop client: bodies up to 64 MiB block-wise; one transfer at a time.
+		limits: { clientExchanges: 2, serverExchanges: 0, maxMessageSize: 65000, maxOptions: 128, dedupEntries: 64, blockTransfers: 1, maxBodySize: 64 * 1024 * 1024, observers: 0 },
 		// The whole request is bounded by --timeout, including CON retransmissions.
 		tuning: timeoutMs !== undefined ? { requestTimeoutMs: timeoutMs } : {},
+		onError: (e) => {
+			socketError = e;
+		},
 	});
 	try {
-		const res = await ep.request({
-			method,
-			uri,
-			address,
-			payload,
-			contentFormat: contentFormat(p.flags.get("--content-format"), "--content-format"),
-			accept: contentFormat(p.flags.get("--accept"), "--accept"),
-			confirmable: !p.flags.has("--non"),
-			timeoutMs,
-		});
+		if (isMulticast(address)) return await multicastRequest(ep, options, timeoutMs);
+		if (p.flags.has("--observe")) return await observe(ep, options, count);
+		const res = await ep.request(options);
+		if (process.stderr.isTTY && progressShown) process.stderr.write("\n");
 		if (verbose) for (const line of res.describeOptions()) process.stderr.write("   " + line + "\n");
 		if (res.payload.length > 0) {
 			await writeAll(process.stdout, res.payload);
@@ -162,13 +194,81 @@ async function request(method: string, p: Parsed): Promise<number> {
 		return 1;
 	} catch (e) {
 		if (e instanceof CoapError) {
-			process.stderr.write("error: " + e.code + ": " + e.message + "\n");
+			const detail = e.code === "COAP_SOCKET" && socketError !== undefined ? " (" + ((socketError as Error).message ?? String(socketError)) + ")" : "";
+			process.stderr.write("error: " + e.code + ": " + e.message + detail + "\n");
 			return e.code === "COAP_BAD_URI" ? 2 : 3;
 		}
 		throw e;
 	} finally {
 		ep.close();
 	}
+}
+
+let progressShown = false;
+
+/** Block-wise progress on stderr when it is a terminal (RFC 7959 transfers). */
+function progress(bytes: number, total: number, sending: boolean): void {
+	progressShown = true;
+	const of = total > 0 ? " of " + total + " (" + Math.floor((100 * bytes) / total) + "%)" : "";
+	process.stderr.write("\r" + (sending ? "sent " : "received ") + bytes + " bytes" + of + "   ");
+}
+
+function isMulticast(address: string): boolean {
+	if (isIP(address) === 6) return address.toLowerCase().startsWith("ff");
+	const first = Number(address.split(".")[0]);
+	return first >= 224 && first <= 239;
+}
+
+/** RFC 7641: prints each notification's payload on its own line (flushed) until Ctrl-C or `count`. */
+async function observe(ep: Endpoint, options: RequestOptions, count: number): Promise<number> {
+	let seen = 0;
+	let last: ClientResponse | undefined;
+	let endError: CoapError | null = null;
+	let finish: () => void = () => {};
+	const ended = new Promise<void>((resolve) => {
+		finish = resolve;
+	});
+	const obs = ep.observe(
+		options,
+		(r) => {
+			last = r;
+			seen++;
+			process.stdout.write(r.ok ? Buffer.concat([Buffer.from(r.payload), Buffer.from("\n")]) : "");
+			if (!r.ok) process.stderr.write(r.codeText + "\n");
+			if (count > 0 && seen >= count) void obs.cancel().then(finish);
+		},
+		(e) => {
+			endError = e;
+			finish();
+		},
+	);
+	const stop = () => void obs.cancel().then(finish);
+	process.once("SIGINT", stop);
+	process.once("SIGTERM", stop);
+	await ended;
+	process.removeListener("SIGINT", stop);
+	process.removeListener("SIGTERM", stop);
+	if (endError !== null) {
+		process.stderr.write("error: " + (endError as CoapError).code + ": " + (endError as CoapError).message + "\n");
+		return 3;
+	}
+	if (last === undefined) return 3;
+	return last.ok ? 0 : 1;
+}
+
+/** RFC 7252 §8.1: a NON request to a group; every response on its own line, tagged with its server. */
+async function multicastRequest(ep: Endpoint, options: RequestOptions, timeoutMs: number | undefined): Promise<number> {
+	const n = await ep.multicast(
+		options,
+		(r) => {
+			const from = (r.address.indexOf(":") >= 0 ? "[" + r.address + "]" : r.address) + ":" + r.port;
+			process.stdout.write(from + " " + r.codeText + " " + Buffer.from(r.payload).toString("utf8").replace(/\n/g, " ") + "\n");
+		},
+		timeoutMs ?? 6000,
+	);
+	if (n > 0) return 0;
+	process.stderr.write("no response from the group\n");
+	return 3;
 }
 
 function writeAll(stream: NodeJS.WriteStream, bytes: Uint8Array): Promise<void> {
@@ -199,24 +299,34 @@ async function serve(p: Parsed): Promise<number> {
 	const bind = p.flags.get("--bind");
 	const { address, port } = parseBind(typeof bind === "string" ? bind : "[::]:5683");
 	let ep: Endpoint;
+	const router = demoRouter();
+	let listening = false;
 	try {
 		ep = await openEndpoint({
 			address,
 			port,
-			router: demoRouter(),
+			router,
 			trace: p.flags.has("-v") ? traceTo(process.stderr) : undefined,
-			// Desktop capacities: more room than the ESP32 profile, still fixed at start.
-			limits: { maxMessageSize: 1152, clientExchanges: 4, serverExchanges: 64, dedupEntries: 4096, dedupCacheBytes: 256 * 1024, maxOptions: 64 },
-			onError: (e) => process.stderr.write("socket error: " + String(e) + "\n"),
+			// Desktop capacities: more room than the ESP32 profile, still fixed at start; bodies
+			// up to 256 KiB block-wise (RFC 7959), 8 transfers at once.
+			limits: { maxMessageSize: 1152, clientExchanges: 4, serverExchanges: 64, dedupEntries: 4096, dedupCacheBytes: 256 * 1024, maxOptions: 64, blockTransfers: 8, maxBodySize: 256 * 1024, observers: 64 },
+			// Bind failures are reported once, below; later socket errors as they come.
+			onError: (e) => {
+				if (listening) process.stderr.write("socket error: " + String(e) + "\n");
+			},
 		});
+		listening = true;
 	} catch (e) {
 		process.stderr.write("error: cannot listen on " + (address.indexOf(":") >= 0 ? "[" + address + "]" : address) + ":" + port + ": " + (e as Error).message + "\n");
 		return 3;
 	}
 	const shown = address.indexOf(":") >= 0 ? "[" + address + "]" : address;
-	process.stdout.write("xscoap demo server listening on coap://" + shown + ":" + ep.port + "/ (resources: /hello /time /echo /counter /.well-known/core)\n");
+	process.stdout.write("xscoap demo server listening on coap://" + shown + ":" + ep.port + "/ (resources: /hello /time /echo /counter /large /.well-known/core)\n");
+	// RFC 7641: /time is observable and changes every second.
+	const tick = setInterval(() => router.changed("/time"), 1000);
 	await new Promise<void>((resolve) => {
 		const stop = () => {
+			clearInterval(tick);
 			ep.close();
 			resolve();
 		};
@@ -339,7 +449,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 		throw new UsageError(p.command === "" ? "missing command" : "unknown command " + p.command);
 	} catch (e) {
 		if (e instanceof UsageError) {
-			process.stderr.write("error: " + e.message + "\n" + USAGE);
+			process.stderr.write("error: " + e.message + " (xscoap --help shows the usage)\n");
 			return 2;
 		}
 		process.stderr.write("error: " + ((e as Error)?.message ?? String(e)) + "\n");

@@ -858,11 +858,15 @@ export class Endpoint implements ChangeListener {
 			transfer = this.#receiveBlock1(d, address, port);
 			if (transfer === null) return; // answered: 2.31 Continue or an error
 			req.body = transfer.buf.subarray(0, transfer.length);
-		} else if (!isIdempotent(v.code) && blockNum(v.uintOf(OPT_BLOCK2, 0)) > 0) {
-			// RFC 7959 §2.6: later blocks of a non-idempotent request's response come from the
-			// body kept when the handler ran; the handler must not run again.
-			this.#serveKeptBlock(d, address, port);
-			return;
+		} else if (blockNum(v.uintOf(OPT_BLOCK2, 0)) > 0) {
+			// RFC 7959 §2.6: later blocks of the response to a request that carried a body, or
+			// is not idempotent, come from the body kept when the handler ran; the handler must
+			// not run again (without its body it would answer something else).
+			const kept = this.#transfers.find(XFER_SERVING, address, port, requestKey(v, false), this.#ports.clock.now());
+			if (kept !== undefined || !isIdempotent(v.code)) {
+				this.#serveKeptBlock(d, kept, address, port);
+				return;
+			}
 		}
 		let result: void | Promise<void>;
 		try {
@@ -952,10 +956,9 @@ export class Endpoint implements ChangeListener {
 	}
 
 	/** Serves Block2 number N > 0 of a kept response body (§2.6), or 4.08 if none is kept. */
-	#serveKeptBlock(d: number, address: string, port: number): void {
+	#serveKeptBlock(d: number, t: Transfer | undefined, address: string, port: number): void {
 		const v = this.#view;
 		const res = this.#response;
-		const t = this.#transfers.find(XFER_SERVING, address, port, requestKey(v, false), this.#ports.clock.now());
 		if (t === undefined) {
 			this.#replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "no response body kept for this request", address, port);
 			return;
@@ -1332,8 +1335,9 @@ export class Endpoint implements ChangeListener {
 			else kept.expiresAt = this.#ports.clock.now() + this.#exchangeLifetime;
 			return;
 		}
-		if (!more || isIdempotent(v.code)) {
-			// Idempotent requests are answered block by block by running the handler again.
+		if (!more || (isIdempotent(v.code) && transfer === null && v.payloadLength === 0)) {
+			// Idempotent requests without a body are answered block by block by running the
+			// handler again.
 			if (transfer !== null) this.#transfers.release(transfer);
 			return;
 		}
