@@ -117,6 +117,20 @@ export function systemTicks() {
   }
 }
 
+/** Waits (at most maxWaitMs) until the whole machine uses at most `limit` % of a CPU (0.5-s samples). */
+export async function waitSystemQuiet(limit, maxWaitMs) {
+  const hz = clockTicks();
+  const t0 = Date.now();
+  for (;;) {
+    const s0 = systemTicks();
+    const a = process.hrtime.bigint();
+    await sleep(500);
+    const wall = Number(process.hrtime.bigint() - a) / 1e9;
+    const busy = ((systemTicks().task - s0.task) / hz / wall) * 100;
+    if (busy <= limit || Date.now() - t0 >= maxWaitMs) return Date.now() - t0;
+  }
+}
+
 export class Bench {
   constructor(opts) {
     this.opts = opts; // { repo, coapbench, taskset, genCpu, srvCpu, busy, timeoutMs, log }
@@ -313,18 +327,31 @@ export function summarizeMatrix(runs, ids, windows, foreignLimit) {
  * back-to-back coapbench segments of `seg` seconds (so a slowdown shows as falling req/s),
  * sampling the server's VmRSS from /proc/PID/status every second.
  */
-export async function runLong(bench, servers, { windows, total, seg, warm, log, foreignLimit = 10, quietWaitMs = 0 }) {
+export async function runLong(bench, servers, { windows, total, seg, warm, log, foreignLimit = 10, quietWaitMs = 0, prewarm = 10 }) {
   const out = [];
   const hwm = {};
+  const prewarmed = {};
   for (const def of servers) {
     const srv = await bench.start(def);
     const startRss = readStatus(srv.pid).rssKb;
+    let peak = startRss;
     try {
+      // Pre-warm at the largest window (not counted) so JIT and heap sizing are done before the
+      // sustained windows: what follows then shows growth, not start-up.
+      if (prewarm > 0) {
+        const j = await bench.measure(srv, Math.max(...windows), 0, prewarm);
+        prewarmed[def.id] = { rps: j.rps, rssKb: readStatus(srv.pid).rssKb, startRssKb: startRss, seconds: prewarm, window: Math.max(...windows) };
+        log(`${def.id.padEnd(9)} pre-warm w${Math.max(...windows)} ${prewarm} s: ${fmtRps(j.rps)} req/s, rss ${(startRss / 1024).toFixed(1)} -> ${(prewarmed[def.id].rssKb / 1024).toFixed(1)} MB (not counted)`);
+      }
       for (const w of windows) {
         if (quietWaitMs > 0) await bench.waitQuiet(srv, foreignLimit, quietWaitMs);
         const samples = [];
         const t0 = Date.now();
-        const timer = setInterval(() => samples.push({ t: (Date.now() - t0) / 1000, rssKb: readStatus(srv.pid).rssKb }), 1000);
+        const timer = setInterval(() => {
+          const rssKb = readStatus(srv.pid).rssKb;
+          samples.push({ t: (Date.now() - t0) / 1000, rssKb });
+          if (rssKb > peak) peak = rssKb;
+        }, 1000);
         const segs = [];
         try {
           const n = Math.max(1, Math.round(total / seg));
@@ -342,11 +369,12 @@ export async function runLong(bench, servers, { windows, total, seg, warm, log, 
         out.push({ server: def.id, window: w, segments: segs, samples, startRssKb: startRss, died: srv.exited(), seg, warm });
       }
     } finally {
-      hwm[def.id] = readStatus(srv.pid).hwmKb;
+      const h = readStatus(srv.pid).hwmKb;
+      hwm[def.id] = Number.isFinite(h) ? h : peak; // a dead process: the largest sample
       await bench.stop(srv);
     }
   }
-  return { raw: out, hwm, cells: out.map((c) => summarizeLong(c, foreignLimit)) };
+  return { raw: out, hwm, prewarmed, cells: out.map((c) => summarizeLong(c, foreignLimit)) };
 }
 
 /**
@@ -370,6 +398,7 @@ export function summarizeLong(c, foreignLimit) {
     minRps: Math.min(...segs.map((j) => j.rps)),
     calmSegments: calm.length,
     calmFirstRps: calm.length ? calm[0].rps : NaN, calmLastRps: calm.length ? calm[calm.length - 1].rps : NaN,
+    calmFirstCpuUs: calm.length ? calm[0].cpuUsPerReq : NaN, calmLastCpuUs: calm.length ? calm[calm.length - 1].cpuUsPerReq : NaN,
     calmRps: calm.length ? median(calm.map((j) => j.rps)) : NaN,
     firstCpuUs: segs[0].cpuUsPerReq, lastCpuUs: segs[segs.length - 1].cpuUsPerReq,
     p50: median(segs.map((j) => j.p50_us)), p99: Math.max(...segs.map((j) => j.p99_us)),
@@ -381,6 +410,7 @@ export function summarizeLong(c, foreignLimit) {
     foreignMax: Math.max(...segs.map((j) => j.foreignPct)),
     startRssKb: c.startRssKb,
     rssAfterFirstKb: segs[0].rssEndKb, rssEndKb: segs[segs.length - 1].rssEndKb,
+    rssSeries: segs.map((j) => j.rssEndKb),
     rssMinKb: Math.min(...rss), rssMaxKb: Math.max(...rss),
     rssSlopeKbPerMin: slope * 60,
   };

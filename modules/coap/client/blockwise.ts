@@ -3,11 +3,12 @@
  * out block by block with Block1 (§2.5), tagged with a Request-Tag (RFC 9175 §3) so that
  * concurrent uploads to one resource do not mix; a response that arrives with Block2 and M=1
  * is fetched block by block (§2.4) into a preallocated transfer slot, checking that the ETag
- * stays the same (a changed representation restarts the transfer once, then fails).
+ * stays the same (a changed representation of a GET/FETCH restarts the transfer, up to twice,
+ * then fails; for other methods it fails at once).
  * Block sizes adapt to a smaller size the server answers with (§2.2). This is the
  * application edge: a few small arrays are allocated per block request.
  */
-import { CODE_CONTINUE } from "../constants.js";
+import { CODE_CONTINUE, CODE_FETCH, CODE_GET } from "../constants.js";
 import { CoapError } from "../errors.js";
 import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from "../block/option.js";
 import { XFER_CLIENT, type TransferPool } from "../block/transfers.js";
@@ -42,20 +43,22 @@ export async function requestBlockwise(ctx: BlockContext, r: EncodedRequest, blo
 	const szx0 = Math.min(blockSzxPreference, ctx.maxSzx);
 	const body = r.payload === null ? null : typeof r.payload === "string" ? utf8Bytes(r.payload) : r.payload;
 	let res: ClientResponse;
-	if (body !== null && body.length > blockSize(szx0)) res = await sendBlock1(ctx, r, body, szx0);
-	else {
+	let tag: Uint8Array | null = null;
+	if (body !== null && body.length > blockSize(szx0)) {
+		tag = new Uint8Array(4);
+		ctx.random(tag);
+		res = await sendBlock1(ctx, r, body, szx0, tag);
+	} else {
 		// A preferred block size smaller than the default is asked for up front (§2.4, early negotiation).
 		const ask = blockSzxPreference < ctx.maxSzx ? variant(r, [[OPT_BLOCK2, blockValue(0, false, szx0)]], [], body) : r;
 		res = await ctx.exchange(ask);
 	}
 	const b2 = res.optionUint(OPT_BLOCK2, -1);
 	if (b2 < 0 || !blockMore(b2) || !res.ok) return res;
-	return fetchBlock2(ctx, r, res);
+	return fetchBlock2(ctx, r, res, tag);
 }
 
-async function sendBlock1(ctx: BlockContext, r: EncodedRequest, body: Uint8Array, szx0: number): Promise<ClientResponse> {
-	const tag = new Uint8Array(4);
-	ctx.random(tag);
+async function sendBlock1(ctx: BlockContext, r: EncodedRequest, body: Uint8Array, szx0: number, tag: Uint8Array): Promise<ClientResponse> {
 	let szx = szx0;
 	let offset = 0;
 	for (;;) {
@@ -70,11 +73,11 @@ async function sendBlock1(ctx: BlockContext, r: EncodedRequest, body: Uint8Array
 		if (!more) return res;
 		if (res.code !== CODE_CONTINUE) return res; // an error (4.08, 4.13 ...) or a final answer
 		const ack = res.optionUint(OPT_BLOCK1, -1);
-		if (ack >= 0 && blockValid(ack) && blockSzx(ack) < szx) {
-			// §2.5: the server wants smaller blocks; it has taken the blocks up to its number.
-			szx = blockSzx(ack);
-			offset = (blockNum(ack) + 1) * blockSize(szx);
-		} else offset = end;
+		// §2.5: the server wants smaller blocks: go on in its size, after the bytes already sent,
+		// the block number counted in the smaller size (Figure 9: 1:0/1/128, then 2.31 with
+		// 1:0/1/32, then 1:4/1/32).
+		if (ack >= 0 && blockValid(ack) && blockSzx(ack) < szx) szx = blockSzx(ack);
+		offset = end;
 	}
 }
 
@@ -90,7 +93,8 @@ export function fetchRest(ctx: BlockContext, r: EncodedRequest, first: ClientRes
 	return fetchBlock2(ctx, r, first);
 }
 
-async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientResponse): Promise<ClientResponse> {
+/** `tag`: the Request-Tag of the Block1 upload whose response this is (RFC 9175 §3.3), or null. */
+async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientResponse, tag: Uint8Array | null = null): Promise<ClientResponse> {
 	const now = ctx.now();
 	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, ctx.lifetimeMs);
 	if (t === undefined) throw new CoapError("COAP_CAPACITY", "no block transfer slot free for a " + (first.optionUint(OPT_SIZE2, -1) >= 0 ? first.optionUint(OPT_SIZE2, -1) + "-byte " : "") + "block-wise response");
@@ -98,8 +102,9 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 		let restarts = 0;
 		let head = first;
 		let res = first;
-		// Later block requests carry no body (§2.6 for the response to a non-idempotent request).
-		const base = variant(r, [], [OPT_BLOCK1, OPT_REQUEST_TAG, OPT_SIZE1], null);
+		// Later block requests carry no body (§2.6 for the response to a non-idempotent request),
+		// but the upload's Request-Tag (RFC 9175 §3.3: "and in Block2 requests following these").
+		const base = variant(r, tag === null ? [] : [[OPT_REQUEST_TAG, tag]], [OPT_BLOCK1, OPT_REQUEST_TAG, OPT_SIZE1], null);
 		for (;;) {
 			const b2 = res.optionUint(OPT_BLOCK2, -1);
 			if (b2 < 0 || !blockValid(b2)) throw new CoapError("COAP_BAD_RESPONSE", "a block of the response has no valid Block2 option");
@@ -117,6 +122,9 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 			if (!res.ok) return res;
 			if (!sameEtag(res.option(OPT_ETAG), head.option(OPT_ETAG))) {
 				// §2.4: the representation changed between blocks: never stitch two versions.
+				// Starting again from block 0 repeats the request without its body: only a safe
+				// method (GET, FETCH) may be repeated so; a POST or PUT would run again, bodiless.
+				if (r.method !== CODE_GET && r.method !== CODE_FETCH) throw new CoapError("COAP_BAD_RESPONSE", "the response body changed during a block-wise transfer of a non-safe request");
 				if (++restarts > 2) throw new CoapError("COAP_BAD_RESPONSE", "the representation kept changing during a block-wise transfer");
 				t.length = 0;
 				res = await ctx.exchange(variant(base, [[OPT_BLOCK2, blockValue(0, false, blockSzx(b2))]], [], null));

@@ -57,8 +57,13 @@ export class Observation {
 		return !this.#gotFirst || isFresher(this.#lastSeq, this.#lastTime, seq, now);
 	}
 
-	/** Records and delivers a fresh notification. */
+	/**
+	 * Records and delivers a fresh notification (received at `now`). A notification completed
+	 * late (its Block2 body fetched after it arrived) may meanwhile have been overtaken by a
+	 * fresher one: then it is dropped (§3.4), never delivered after the newer one.
+	 */
 	deliver(response: ClientResponse, seq: number, now: number): void {
+		if (!this.isFresh(seq, now)) return;
 		this.#lastSeq = seq;
 		this.#lastTime = now;
 		this.#emit(response);

@@ -1,0 +1,205 @@
+/**
+ * Client: an endpoint's client side as the application sees it. `request()` goes through
+ * block-wise (RFC 7959, blockwise.ts) and Echo (RFC 9175 §2.3) above one exchange at a time;
+ * `observe()` holds a slot for an RFC 7641 observation and delivers its notifications in
+ * order of freshness, renewing and deregistering it; `multicast()` collects the responses of
+ * every server to a group request (RFC 7252 §8.1). A matched response (exchanges.ts) is
+ * delivered here.
+ *
+ * Leaves out: the message layer (exchanges.ts: slots, tokens, NSTART, retransmission,
+ * matching) and option encoding (options.ts).
+ */
+import { CODE_UNAUTHORIZED } from "../constants.js";
+import { CoapError } from "../errors.js";
+import type { Core } from "../messaging/core.js";
+import { type ClientSlot, SLOT_OBSERVING } from "../messaging/slots.js";
+import { OPT_BLOCK2, OPT_ECHO, OPT_MAX_AGE, OPT_OBSERVE } from "../options.js";
+import { blockMore } from "../block/option.js";
+import { fetchRest, requestBlockwise, type BlockContext } from "./blockwise.js";
+import type { ClientExchanges } from "./exchanges.js";
+import { Observation, type EndHandler, type NotificationHandler } from "./observation.js";
+import { prepareRequest, type EncodedRequest, type RequestOptions } from "./options.js";
+import { ClientResponse } from "./response.js";
+
+export class Client {
+	readonly #core: Core;
+	readonly #exchanges: ClientExchanges;
+	readonly #blockContext: BlockContext;
+
+	constructor(core: Core, exchanges: ClientExchanges) {
+		this.#core = core;
+		this.#exchanges = exchanges;
+		const clock = core.ports.clock;
+		this.#blockContext = Object.freeze({
+			exchange: (r: EncodedRequest) => this.#exchangeEcho(r),
+			transfers: core.transfers,
+			maxSzx: core.maxSzx,
+			random: core.ports.random,
+			now: () => clock.now(),
+			lifetimeMs: core.exchangeLifetime,
+		});
+	}
+
+	/** Endpoint.request(). */
+	request(options: RequestOptions): Promise<ClientResponse> {
+		let r: EncodedRequest;
+		try {
+			r = prepareRequest(options, this.#core.tuning.requestTimeoutMs);
+		} catch (e) {
+			if (e instanceof CoapError) return Promise.reject(e);
+			throw e;
+		}
+		if (this.#core.closed) return Promise.reject(new CoapError("COAP_CLOSED", "endpoint is closed"));
+		return requestBlockwise(this.#blockContext, r, r.blockSzx);
+	}
+
+	/** Endpoint.observe(). */
+	observe(options: RequestOptions, onNotification: NotificationHandler, onEnd?: EndHandler): Observation {
+		let r: EncodedRequest;
+		try {
+			r = prepareRequest({ ...options, options: [...(options.options ?? []), [OPT_OBSERVE, 0]] }, this.#core.tuning.requestTimeoutMs);
+		} catch (e) {
+			if (!(e instanceof CoapError)) throw e; // local misuse throws at the call
+			// A URI the stack cannot use is an outcome, as for request(): the observation ends with it.
+			const failed = new Observation(prepareRequest({ address: "0.0.0.0", port: 1 }, 1), onNotification, onEnd);
+			failed.end(e);
+			return failed;
+		}
+		const obs = new Observation(r, onNotification, onEnd);
+		try {
+			if (this.#core.closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
+			const slot = this.#exchanges.begin(r, null, null, obs);
+			const generation = slot.generation;
+			obs.cancelHook = () => this.#cancelObservation(slot, generation);
+		} catch (e) {
+			if (!(e instanceof CoapError)) throw e;
+			obs.end(e);
+		}
+		return obs;
+	}
+
+	/**
+	 * RFC 9175 §2.3: a 4.01 carrying an Echo option asks for the request again with that
+	 * value; the client does so once.
+	 */
+	async #exchangeEcho(r: EncodedRequest): Promise<ClientResponse> {
+		const res = await this.#exchange(r);
+		if (res.code !== CODE_UNAUTHORIZED) return res;
+		const echo = res.option(OPT_ECHO);
+		if (echo === undefined || r.options.some((o) => o[0] === OPT_ECHO)) return res;
+		const options = r.options.slice();
+		options.push([OPT_ECHO, echo]);
+		options.sort((a, b) => a[0] - b[0]);
+		return this.#exchange({ ...r, options });
+	}
+
+	/** Endpoint.multicast(). */
+	multicast(options: RequestOptions, onResponse: (response: ClientResponse) => void, timeoutMs?: number): Promise<number> {
+		const tuning = this.#core.tuning;
+		const wait = timeoutMs ?? tuning.defaultLeisureMs + tuning.ackTimeoutMs;
+		let r: EncodedRequest;
+		try {
+			r = prepareRequest({ ...options, confirmable: false, timeoutMs: wait }, wait);
+		} catch (e) {
+			if (e instanceof CoapError) return Promise.reject(e); // as request(): a bad URI rejects
+			throw e;
+		}
+		return new Promise<number>((resolve) => {
+			const slot = this.#exchanges.begin(r, null, null, null);
+			slot.onMulticastResponse = onResponse;
+			slot.multicastResponses = 0;
+			slot.multicastDone = resolve;
+		});
+	}
+
+	/** One request/response exchange on the message layer (block-wise sits above it). */
+	#exchange(r: EncodedRequest): Promise<ClientResponse> {
+		return new Promise<ClientResponse>((resolve, reject) => {
+			this.#exchanges.begin(r, resolve, reject, null);
+		});
+	}
+
+	/** RFC 7641 §3.6: deregisters with a GET carrying Observe=1 and the observation's token. */
+	#cancelObservation(slot: ClientSlot, generation: number): Promise<void> {
+		return new Promise<void>((resolve) => {
+			const obs = slot.observation;
+			if (slot.generation !== generation || obs === null || !obs.active || this.#core.closed) {
+				resolve();
+				return;
+			}
+			if (slot.cancelling) {
+				const before = slot.cancelled;
+				slot.cancelled = () => { before?.(); resolve(); };
+				return;
+			}
+			const r = obs.request;
+			const options = r.options.map((o): [number, typeof o[1]] => (o[0] === OPT_OBSERVE ? [OPT_OBSERVE, 1] : o));
+			const length = this.#exchanges.encodeInto(slot, { ...r, options, confirmable: true });
+			if (length < 0) {
+				this.#exchanges.finish(slot, null, null);
+				resolve();
+				return;
+			}
+			slot.length = length;
+			slot.confirmable = true;
+			slot.cancelling = true;
+			slot.cancelled = resolve;
+			this.#exchanges.resend(slot, this.#core.ports.clock.now());
+		});
+	}
+
+	/** A response in the core's view, from address:port, with parse status `st` (§5.3.2). */
+	onResponse(st: number, address: string, port: number): void {
+		const slot = this.#exchanges.match(st, address, port);
+		if (slot === undefined) return;
+		const v = this.#core.view;
+		if (slot.observation !== null) this.#onNotification(slot, address, port);
+		else if (slot.onMulticastResponse !== null) {
+			slot.multicastResponses++;
+			slot.onMulticastResponse(new ClientResponse(v, address, port));
+		} else this.#exchanges.finish(slot, new ClientResponse(v, address, port), null);
+	}
+
+	/** A response or notification for an observation's token (RFC 7641 §3.2-§3.4). */
+	#onNotification(slot: ClientSlot, address: string, port: number): void {
+		const core = this.#core;
+		const v = core.view;
+		const obs = slot.observation!;
+		const now = core.ports.clock.now();
+		if (slot.cancelling) {
+			this.#exchanges.finish(slot, null, null); // the answer to Observe=1 (or a last notification)
+			return;
+		}
+		const response = new ClientResponse(v, address, port);
+		const seqAt = v.find(OPT_OBSERVE);
+		if (seqAt < 0 || v.code >> 5 !== 2) {
+			// §3.2: no Observe option (not observable, or no room), or §3.2 an error: final.
+			this.#exchanges.finish(slot, response, null);
+			return;
+		}
+		const seq = v.uint(seqAt);
+		// §3.4: a notification older than the newest one delivered is dropped (it was ACKed).
+		if (!obs.isFresh(seq, now)) return;
+		// §3.3.1: renew the registration if Max-Age passes without a fresher notification.
+		const maxAge = v.uintOf(OPT_MAX_AGE, 60);
+		const wasObserving = slot.state === SLOT_OBSERVING;
+		slot.state = SLOT_OBSERVING;
+		slot.retransmitAt = -1;
+		slot.giveUpAt = now + maxAge * 1000 + core.tuning.ackTimeoutMs;
+		if (!wasObserving) this.#exchanges.startQueued(now, address, port);
+		core.rearm();
+		const b2 = v.uintOf(OPT_BLOCK2, -1);
+		if (b2 >= 0 && blockMore(b2)) {
+			// A notification larger than one block: fetch the rest without Observe (§3.8 of RFC 7959).
+			const r = obs.request;
+			const plain = { ...r, options: r.options.filter((o) => o[0] !== OPT_OBSERVE) };
+			fetchRest(this.#blockContext, plain, response).then(
+				// RFC 7641 §3.4: a newer notification may have been delivered meanwhile.
+				(whole) => { if (obs.active && obs.isFresh(seq, now)) obs.deliver(whole, seq, now); },
+				() => {},
+			);
+			return;
+		}
+		obs.deliver(response, seq, now);
+	}
+}

@@ -1,0 +1,323 @@
+/**
+ * Client exchanges: the message layer under an endpoint's client requests (RFC 7252 §4, §5.3).
+ * A request takes a client slot, gets a token (§5.3.1) and a Message ID (§4.4), waits for
+ * NSTART room toward its peer (§4.7), is retransmitted with exponential back-off until
+ * acknowledged (§4.2), and is matched with its response by token and source (§5.3.2),
+ * duplicate CON responses acknowledged again (§4.5). A finished slot settles its caller last,
+ * once the tables are consistent.
+ *
+ * Leaves out: what the application asks (client.ts: request, observe, multicast) and what a
+ * matched response means to it (delivery, notifications, block-wise).
+ */
+import { TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST } from "../constants.js";
+import { CoapError, E_TOO_MANY_OPTIONS } from "../errors.js";
+import type { Core } from "../messaging/core.js";
+import { DUP_EMPTY_ACK, DUP_RESET } from "../messaging/dedup.js";
+import { ClientSlot, SLOT_FREE, SLOT_OBSERVING, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE } from "../messaging/slots.js";
+import type { Observation } from "./observation.js";
+import { writeRequestBody, type EncodedRequest } from "./options.js";
+import { ClientResponse } from "./response.js";
+
+export class ClientExchanges {
+	readonly #core: Core;
+	/** Order of request() calls, for NSTART queueing. */
+	#seq = 0;
+
+	constructor(core: Core) {
+		this.#core = core;
+	}
+
+	/** Takes a client slot, encodes `r` into it and starts it (§4.7: queued behind NSTART). Throws CoapError. */
+	begin(r: EncodedRequest, resolve: ((r: ClientResponse) => void) | null, reject: ((e: CoapError) => void) | null, observation: Observation | null): ClientSlot {
+		const core = this.#core;
+		if (core.closed) throw new CoapError("COAP_CLOSED", "endpoint is closed");
+		let slot: ClientSlot | undefined;
+		for (const s of core.clients) if (s.state === SLOT_FREE) { slot = s; break; }
+		if (slot === undefined) {
+			core.stats.capacityRejected++;
+			throw new CoapError("COAP_CAPACITY", "all " + core.limits.clientExchanges + " client exchange slots are in use");
+		}
+		const now = core.ports.clock.now();
+		this.#newToken(slot);
+		slot.mid = core.nextMid();
+		const length = this.encodeInto(slot, r);
+		if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + core.limits.maxMessageSize);
+		slot.generation++;
+		slot.observation = observation;
+		slot.expectResponse = r.expectResponse;
+		slot.onMulticastResponse = slot.multicastDone = null;
+		slot.cancelling = false;
+		slot.cancelled = null;
+		slot.seq = ++this.#seq;
+		slot.sendFailed = false;
+		slot.length = length;
+		slot.address = r.address;
+		slot.port = r.port;
+		slot.confirmable = r.confirmable;
+		slot.resolve = resolve;
+		slot.reject = reject;
+		slot.retransmits = 0;
+		slot.waitMs = r.timeoutMs;
+		slot.giveUpAt = -1; // set when sent: time spent queued behind NSTART does not count
+		slot.retransmitAt = -1;
+		slot.state = SLOT_QUEUED;
+		this.startQueued(now, slot.address, slot.port);
+		core.rearm();
+		return slot;
+	}
+
+	/** Encodes request `r` with the slot's token and MID into the slot's buffer; the length or -1. */
+	encodeInto(slot: ClientSlot, r: EncodedRequest): number {
+		const w = this.#core.slotWriter;
+		w.buf = slot.buf;
+		w.header(r.confirmable ? TYPE_CON : TYPE_NON, r.method, slot.mid, slot.token, 0, slot.tokenLength);
+		writeRequestBody(w, r);
+		const length = w.finish();
+		w.buf = this.#core.tx;
+		return length;
+	}
+
+	/** Sends the slot's message again with a new MID (an observation's renewal or deregistration). */
+	resend(slot: ClientSlot, now: number): void {
+		slot.mid = this.#core.nextMid();
+		slot.buf[2] = slot.mid >> 8;
+		slot.buf[3] = slot.mid & 0xff;
+		slot.retransmits = 0;
+		slot.state = SLOT_QUEUED;
+		slot.giveUpAt = slot.retransmitAt = -1;
+		this.startQueued(now, slot.address, slot.port);
+		this.#core.rearm();
+	}
+
+	/** §5.3.1: tokens are random (32 bits here) and unique among this endpoint's outstanding requests. */
+	#newToken(slot: ClientSlot): void {
+		const t = slot.token;
+		for (;;) {
+			this.#core.ports.random(t.subarray(0, 4));
+			slot.tokenLength = 4;
+			let clash = false;
+			for (const o of this.#core.clients) {
+				if (o !== slot && o.state !== SLOT_FREE && o.tokenLength === 4 && o.token[0] === t[0] && o.token[1] === t[1] && o.token[2] === t[2] && o.token[3] === t[3]) clash = true;
+			}
+			if (!clash) return;
+		}
+	}
+
+	/** §4.7 NSTART: outstanding interactions toward a peer. */
+	#outstanding(address: string, port: number): number {
+		let n = 0;
+		for (const s of this.#core.clients) {
+			if ((s.state === SLOT_WAIT_ACK || (s.state === SLOT_WAIT_RESPONSE && !s.confirmable)) && s.port === port && s.address === address) n++;
+		}
+		return n;
+	}
+
+	/** Starts queued requests toward address:port while NSTART allows, oldest first. */
+	startQueued(now: number, address: string, port: number): void {
+		const core = this.#core;
+		let room = core.tuning.nstart - this.#outstanding(address, port);
+		while (room > 0) {
+			let next: ClientSlot | undefined;
+			for (const s of core.clients) {
+				if (s.state === SLOT_QUEUED && s.port === port && s.address === address && (next === undefined || s.seq < next.seq)) next = s;
+			}
+			if (next === undefined) return;
+			room--;
+			next.giveUpAt = now + next.waitMs;
+			if (next.confirmable) {
+				next.state = SLOT_WAIT_ACK;
+				// §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR.
+				next.timeoutMs = core.tuning.ackTimeoutMs * (1 + (core.tuning.ackRandomFactor - 1) * core.random01());
+				next.retransmitAt = now + next.timeoutMs;
+			} else {
+				next.state = SLOT_WAIT_RESPONSE;
+				next.retransmitAt = -1;
+			}
+			if (!core.send(next.buf, next.length, next.address, next.port)) this.#sendFailed(next, now);
+			// RFC 7967: a NON request that wants no response is done once sent (at the next tick).
+			else if (!next.confirmable && !next.expectResponse) next.giveUpAt = now;
+		}
+	}
+
+	/** A client request could not be sent: it fails with COAP_SOCKET at the next timer tick. */
+	#sendFailed(slot: ClientSlot, now: number): void {
+		slot.sendFailed = true;
+		slot.retransmitAt = -1;
+		slot.giveUpAt = now;
+	}
+
+	finish(slot: ClientSlot, response: ClientResponse | null, error: CoapError | null): void {
+		const resolve = slot.resolve;
+		const reject = slot.reject;
+		const obs = slot.observation;
+		const cancelled = slot.cancelled;
+		const multicastDone = slot.multicastDone;
+		const count = slot.multicastResponses;
+		slot.onMulticastResponse = slot.multicastDone = null;
+		slot.state = SLOT_FREE;
+		slot.resolve = slot.reject = null;
+		slot.observation = null;
+		slot.cancelled = null;
+		slot.cancelling = false;
+		slot.retransmitAt = slot.giveUpAt = -1;
+		slot.generation++;
+		this.startQueued(this.#core.ports.clock.now(), slot.address, slot.port);
+		this.#core.rearm();
+		// Call out last: our tables are consistent before user code runs.
+		if (multicastDone !== null) {
+			multicastDone(count); // the collection time is over (a timeout is the normal end)
+			return;
+		}
+		if (obs !== null) {
+			if (response !== null) obs.deliverFinal(response);
+			else obs.end(cancelled !== null ? null : error);
+			cancelled?.();
+			return;
+		}
+		if (response !== null) resolve!(response);
+		else reject!(error!);
+	}
+
+	/** An empty ACK from address:port; false if it acknowledges no client request. */
+	onAck(mid: number, address: string, port: number): boolean {
+		for (const s of this.#core.clients) {
+			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
+				// RFC 7967: with No-Response for every class the ACK is all that comes.
+				if (!s.expectResponse && s.observation === null) {
+					this.finish(s, ClientResponse.none(address, port), null);
+					return true;
+				}
+				// §5.2.2: an empty ACK means the response comes separately; stop retransmitting.
+				s.state = SLOT_WAIT_RESPONSE;
+				s.retransmitAt = -1;
+				this.startQueued(this.#core.ports.clock.now(), address, port);
+				this.#core.rearm();
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** A Reset from address:port; false if it rejects no client request. */
+	onReset(mid: number, address: string, port: number): boolean {
+		for (const s of this.#core.clients) {
+			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE) && s.mid === mid && s.port === port && s.address === address) {
+				this.finish(s, null, new CoapError("COAP_RESET", "the server answered with Reset"));
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * The response in the core's view, from address:port (parse status `st`): the slot it is
+	 * for, or undefined when it was answered here (duplicate, rejected, ignored) or finished
+	 * its request with an error.
+	 */
+	match(st: number, address: string, port: number): ClientSlot | undefined {
+		const core = this.#core;
+		const v = core.view;
+		const type = v.type;
+		if (type === TYPE_RST) {
+			core.stats.malformed++; // §4.3: a Reset carries no response
+			return undefined;
+		}
+		// Match token and source (§5.3.2); a piggybacked response must also match the MID.
+		let slot: ClientSlot | undefined;
+		for (const s of core.clients) {
+			// §8.2: responses to a multicast request come from the servers' own addresses.
+			if ((s.state === SLOT_WAIT_ACK || s.state === SLOT_WAIT_RESPONSE || s.state === SLOT_OBSERVING) && (s.onMulticastResponse !== null || (s.port === port && s.address === address)) && v.tokenEquals(s.token, 0, s.tokenLength)) {
+				if (type !== TYPE_ACK || s.mid === v.mid) slot = s;
+				break;
+			}
+		}
+		if (type === TYPE_CON) {
+			// §4.5: a duplicate CON response is acknowledged again, not delivered twice.
+			const now = core.ports.clock.now();
+			const d = core.dedup.find(address, port, v.mid, now);
+			if (d >= 0) {
+				core.stats.duplicates++;
+				core.sendEmpty(core.dedup.state(d) === DUP_RESET ? TYPE_RST : TYPE_ACK, v.mid, address, port);
+				return undefined;
+			}
+			const e = core.dedup.insert(address, port, v.mid, now, core.exchangeLifetime);
+			// §5.4.1: unrecognised critical options in a CON response → reject it.
+			if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
+				core.dedup.setState(e, DUP_RESET);
+				core.sendEmpty(TYPE_RST, v.mid, address, port);
+				if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
+					this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
+				}
+				return undefined;
+			}
+			core.dedup.setState(e, DUP_EMPTY_ACK);
+			core.sendEmpty(TYPE_ACK, v.mid, address, port);
+		} else if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
+			// §5.3.2: a NON response nobody waits for may be rejected with Reset; an ACK
+			// carrying an unknown or bad response is ignored (its request will time out).
+			if (type === TYPE_NON) core.sendEmpty(TYPE_RST, v.mid, address, port);
+			// A response we wait for but cannot read whole (more options than maxOptions) ends
+			// the request with a clear error rather than a timeout.
+			if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
+				this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
+			}
+			return undefined;
+		}
+		return slot;
+	}
+
+	/** The client part of Endpoint.handleTimeout: retransmissions, give-ups, renewals. */
+	handleTimeout(now: number): void {
+		const core = this.#core;
+		for (const s of core.clients) {
+			if (s.state === SLOT_FREE) continue;
+			if (s.state === SLOT_OBSERVING) {
+				if (s.giveUpAt >= 0 && now >= s.giveUpAt) this.resend(s, now); // RFC 7641 §3.3.1: renew
+				continue;
+			}
+			if (s.giveUpAt >= 0 && now >= s.giveUpAt && !s.expectResponse && !s.sendFailed && s.state === SLOT_WAIT_RESPONSE) {
+				this.finish(s, ClientResponse.none(s.address, s.port), null);
+				continue;
+			}
+			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
+				this.finish(s, null, s.sendFailed ? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port) : new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
+				continue;
+			}
+			if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
+				if (s.retransmits >= core.tuning.maxRetransmit) {
+					// §4.2: MAX_RETRANSMIT reached: give up.
+					this.finish(s, null, new CoapError("COAP_TIMEOUT", "no ACK after " + (s.retransmits + 1) + " transmissions"));
+					continue;
+				}
+				s.retransmits++;
+				s.timeoutMs *= 2; // §4.2: exponential back-off
+				s.retransmitAt = now + s.timeoutMs;
+				core.stats.retransmitted++;
+				if (!core.send(s.buf, s.length, s.address, s.port)) this.#sendFailed(s, now);
+			}
+		}
+	}
+
+	/** The client part of Endpoint.close: every outstanding request ends with COAP_CLOSED. */
+	close(): void {
+		for (const s of this.#core.clients) {
+			if (s.state === SLOT_FREE) continue;
+			const reject = s.reject;
+			const obs = s.observation;
+			const cancelled = s.cancelled;
+			const multicastDone = s.multicastDone;
+			s.onMulticastResponse = s.multicastDone = null;
+			s.state = SLOT_FREE;
+			s.resolve = s.reject = null;
+			s.observation = null;
+			s.cancelled = null;
+			s.cancelling = false;
+			s.generation++;
+			const error = new CoapError("COAP_CLOSED", "endpoint closed");
+			if (obs !== null) obs.end(cancelled !== null ? null : error);
+			cancelled?.();
+			multicastDone?.(s.multicastResponses);
+			reject?.(error);
+		}
+	}
+}

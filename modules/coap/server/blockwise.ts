@@ -1,0 +1,119 @@
+/**
+ * ServerBlocks: the request side of server block-wise transfers (RFC 7959). A request body
+ * sent in Block1 blocks is assembled in a transfer slot (§2.5), each block but the last
+ * answered 2.31 Continue, a block out of sequence 4.08, a body larger than maxBodySize 4.13
+ * with Size1 (§2.9.3, §4); later Block2 blocks of a response whose body was kept (§2.6) are
+ * served from it without running the handler again.
+ *
+ * Leaves out: Block2 slicing and keeping bodies (writer.ts); BERT (SZX 7 is answered 4.00:
+ * BERT is for reliable transports only).
+ */
+import { CODE_BAD_REQUEST, CODE_CONTINUE, CODE_REQUEST_ENTITY_INCOMPLETE, CODE_REQUEST_ENTITY_TOO_LARGE, CODE_SERVICE_UNAVAILABLE } from "../constants.js";
+import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from "../block/option.js";
+import { XFER_BUSY, XFER_RECEIVING, requestKey, type Transfer } from "../block/transfers.js";
+import type { Core } from "../messaging/core.js";
+import { OPT_BLOCK1, OPT_SIZE1 } from "../options.js";
+import type { Responder } from "./responder.js";
+
+export class ServerBlocks {
+	readonly #core: Core;
+	readonly #responder: Responder;
+
+	constructor(core: Core, responder: Responder) {
+		this.#core = core;
+		this.#responder = responder;
+	}
+
+	/**
+	 * RFC 7959 §2.5: one Block1 block of a request body. Returns the transfer holding the whole
+	 * body once the last block is in (state XFER_BUSY), or null after answering the block
+	 * (2.31 Continue) or an error (4.00, 4.08, 4.13 with Size1, 5.03).
+	 */
+	receiveBlock1(d: number, address: string, port: number): Transfer | null {
+		const core = this.#core;
+		const responder = this.#responder;
+		const transfers = core.transfers;
+		const v = core.view;
+		const res = core.response;
+		const plan = core.plan;
+		const now = core.ports.clock.now();
+		const value = v.uintOf(OPT_BLOCK1, -1);
+		const max = transfers.maxBodySize;
+		if (!blockValid(value)) {
+			// §2.2: SZX 7 is reserved (BERT is for reliable transports only).
+			responder.replyNow(d, CODE_BAD_REQUEST, "invalid Block1", address, port);
+			return null;
+		}
+		const num = blockNum(value);
+		const more = blockMore(value);
+		const szx = blockSzx(value);
+		const size = blockSize(szx);
+		const length = v.payloadLength;
+		// §4: Size1 announces the total size; refuse early what cannot fit.
+		if (v.uintOf(OPT_SIZE1, 0) > max) return this.#tooLarge(d, null, address, port);
+		// §2.2: every block but the last carries exactly the block size.
+		if (more && length !== size) {
+			responder.replyNow(d, CODE_BAD_REQUEST, "Block1 payload is not the block size", address, port);
+			return null;
+		}
+		const key = requestKey(v, true); // RFC 9175 §3.3: Request-Tag keeps transfers apart
+		let t = transfers.find(XFER_RECEIVING, address, port, key, now);
+		if (num === 0) {
+			t ??= transfers.allocate(XFER_RECEIVING, address, port, key, now, core.exchangeLifetime);
+			if (t === undefined) {
+				core.stats.capacityRejected++;
+				responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "no block transfer slot free", address, port);
+				return null;
+			}
+			t.length = 0;
+		}
+		// §2.5: a block out of sequence (or a transfer we do not know) → 4.08.
+		if (t === undefined || num * size !== t.length) {
+			responder.replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "expected block " + (t === undefined ? 0 : Math.floor(t.length / size)), address, port);
+			return null;
+		}
+		if (t.length + length > max) return this.#tooLarge(d, t, address, port);
+		t.buf.set(v.bytes.subarray(v.payloadOffset, v.length), t.length);
+		t.length += length;
+		t.expiresAt = now + core.exchangeLifetime;
+		if (more) {
+			res.reset();
+			res.code = CODE_CONTINUE; // §2.3: 2.31 asks for the next block
+			plan.block1 = blockValue(num, true, szx);
+			responder.respond(d, v, res, address, port);
+			return null;
+		}
+		t.state = XFER_BUSY;
+		plan.block1 = blockValue(num, false, szx); // §2.3: the final response echoes Block1
+		return t;
+	}
+
+	/** §2.9.3: 4.13 Request Entity Too Large with Size1 = the largest body this endpoint takes. */
+	#tooLarge(d: number, t: Transfer | undefined | null, address: string, port: number): null {
+		const core = this.#core;
+		if (t) core.transfers.release(t);
+		const res = core.response;
+		res.reset();
+		res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
+		res.payload = "body larger than " + core.transfers.maxBodySize + " bytes";
+		core.plan.size1 = core.transfers.maxBodySize;
+		this.#responder.respond(d, core.view, res, address, port);
+		return null;
+	}
+
+	/** Serves Block2 number N > 0 of a kept response body (§2.6), or 4.08 if none is kept. */
+	serveKeptBlock(d: number, t: Transfer | undefined, address: string, port: number): void {
+		const core = this.#core;
+		const v = core.view;
+		const res = core.response;
+		if (t === undefined) {
+			this.#responder.replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "no response body kept for this request", address, port);
+			return;
+		}
+		res.code = t.code;
+		res.contentFormat = t.contentFormat;
+		res.payload = t.buf.subarray(0, t.length);
+		res.etag = t.etag.subarray(0, t.etagLength);
+		this.#responder.respond(d, v, res, address, port, null, t);
+	}
+}

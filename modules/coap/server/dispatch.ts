@@ -1,0 +1,232 @@
+/**
+ * Dispatcher: the server's handling of one request in the core's view (RFC 7252 §5). Duplicate
+ * detection first (§4.5: the same reply again for a CON, nothing for a NON), then the checks
+ * that answer without a handler (too many options, too large, §5.7.2 proxying, §5.4.1
+ * unrecognised critical options), then the route: 4.04, 4.05, 4.06 (Accept), 4.15, 4.01 + Echo
+ * for fresh-only resources (RFC 9175 §2.3), `/.well-known/core` (RFC 6690), Observe
+ * registration and deregistration (RFC 7641 §3.6, §4.1), Block1 and kept Block2 blocks
+ * (RFC 7959), and finally the resource's handler, answered at once or, when async, from a
+ * server slot.
+ *
+ * Leaves out: proxying (a request with Proxy-Uri or Proxy-Scheme gets 5.05, §5.7.2); sending
+ * the answer (responder.ts) and async handlers' slots (exchanges.ts).
+ */
+import {
+	CODE_BAD_OPTION,
+	CODE_CONTENT,
+	CODE_FETCH,
+	CODE_GET,
+	CODE_METHOD_NOT_ALLOWED,
+	CODE_NOT_ACCEPTABLE,
+	CODE_NOT_FOUND,
+	CODE_PROXYING_NOT_SUPPORTED,
+	CODE_REQUEST_ENTITY_TOO_LARGE,
+	CODE_SERVICE_UNAVAILABLE,
+	CODE_UNSUPPORTED_CONTENT_FORMAT,
+	FORMAT_LINK_FORMAT,
+	TYPE_ACK,
+	TYPE_CON,
+	TYPE_RST,
+	isIdempotent,
+} from "../constants.js";
+import { E_TOO_MANY_OPTIONS } from "../errors.js";
+import { blockNum } from "../block/option.js";
+import { XFER_SERVING, requestKey, type Transfer } from "../block/transfers.js";
+import type { Core } from "../messaging/core.js";
+import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN } from "../messaging/dedup.js";
+import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_URI_QUERY, optionName } from "../options.js";
+import type { ServerBlocks } from "./blockwise.js";
+import type { ServerExchanges } from "./exchanges.js";
+import { linkFormat } from "./linkformat.js";
+import { handlerFailed, type Responder } from "./responder.js";
+import { pathEquals, type Resource, type Router } from "./router.js";
+
+const WELL_KNOWN: readonly Uint8Array[] = Object.freeze([
+	Uint8Array.of(0x2e, 0x77, 0x65, 0x6c, 0x6c, 0x2d, 0x6b, 0x6e, 0x6f, 0x77, 0x6e), // preload-safe: ".well-known", only compared, never written (reading a preloaded typed array works)
+	Uint8Array.of(0x63, 0x6f, 0x72, 0x65), // preload-safe: "core", only compared, never written
+]);
+
+export class Dispatcher {
+	readonly #core: Core;
+	readonly #responder: Responder;
+	readonly #blocks: ServerBlocks;
+	readonly #exchanges: ServerExchanges;
+	readonly #router: Router | undefined;
+
+	constructor(core: Core, responder: Responder, blocks: ServerBlocks, exchanges: ServerExchanges, router: Router | undefined) {
+		this.#core = core;
+		this.#responder = responder;
+		this.#blocks = blocks;
+		this.#exchanges = exchanges;
+		this.#router = router;
+	}
+
+	/** A CON or NON request in the core's view, from address:port, with parse status `st`. */
+	onRequest(st: number, address: string, port: number): void {
+		const core = this.#core;
+		const responder = this.#responder;
+		const v = core.view;
+		core.plan.reset();
+		responder.observeResource = null;
+		const now = core.ports.clock.now();
+		const con = v.type === TYPE_CON;
+		const mid = v.mid;
+		let d = core.dedup.find(address, port, mid, now);
+		if (d >= 0) {
+			core.stats.duplicates++;
+			// §4.5: a duplicate NON is ignored; a duplicate CON gets the same reply again.
+			if (!con) return;
+			const state = core.dedup.state(d);
+			if (state === DUP_CACHED) {
+				const off = core.dedup.cachedOffset(d);
+				core.send(core.dedup.arena.subarray(off), core.dedup.cachedLength(d), address, port);
+				return;
+			}
+			if (state === DUP_EMPTY_ACK || state === DUP_RESET) {
+				core.sendEmpty(state === DUP_RESET ? TYPE_RST : TYPE_ACK, mid, address, port);
+				return;
+			}
+			if (state === DUP_SEEN) return; // still being processed: the reply will come
+			// DUP_LOST: the reply fell out of the cache. §4.5 allows processing an idempotent
+			// request again; a non-idempotent one is not repeated: 5.03 (capacity).
+			if (!isIdempotent(v.code)) {
+				responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "reply no longer cached", address, port);
+				return;
+			}
+			core.dedup.setState(d, DUP_SEEN);
+		} else {
+			d = core.dedup.insert(address, port, mid, now, con ? core.exchangeLifetime : core.nonLifetime);
+		}
+		if (st === E_TOO_MANY_OPTIONS) {
+			// More options than maxOptions: we cannot know all of them, so we cannot process it.
+			responder.replyNow(d, CODE_BAD_OPTION, "too many options (limit " + core.limits.maxOptions + ")", address, port);
+			return;
+		}
+		if (v.length > core.limits.maxMessageSize) {
+			// §5.9.2.9 / §5.10.9: larger than this endpoint takes in one message → 4.13 with
+			// Size1 (hosts with smaller receive buffers never see such a datagram whole).
+			const res = core.response;
+			res.reset();
+			res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
+			core.plan.size1 = core.limits.maxMessageSize;
+			res.payload = "request larger than " + core.limits.maxMessageSize + " bytes";
+			responder.respond(d, v, res, address, port);
+			return;
+		}
+		// §5.7.2: this endpoint is not a proxy.
+		if (v.find(OPT_PROXY_URI) >= 0 || v.find(OPT_PROXY_SCHEME) >= 0) {
+			responder.replyNow(d, CODE_PROXYING_NOT_SUPPORTED, "not a proxy", address, port);
+			return;
+		}
+		const bad = v.firstBadCritical();
+		if (bad >= 0) {
+			// §5.4.1: unrecognised critical option in a CON request → 4.02 with a diagnostic;
+			// in a NON request → reject the message (§4.3), here with a Reset.
+			if (con) responder.replyNow(d, CODE_BAD_OPTION, "unrecognised critical option " + optionName(v.optNumber[bad]!), address, port);
+			else if (!core.multicast) {
+				core.dedup.setState(d, DUP_RESET);
+				core.sendEmpty(TYPE_RST, mid, address, port);
+			}
+			return;
+		}
+		this.#dispatch(d, address, port);
+	}
+
+	#dispatch(d: number, address: string, port: number): void {
+		const core = this.#core;
+		const responder = this.#responder;
+		const v = core.view;
+		const res = core.response;
+		const req = core.request;
+		res.reset();
+		core.plan.reset();
+		req.address = address;
+		req.port = port;
+		req.body = null;
+		const router = this.#router;
+		const resource = router?.match(v);
+		if (resource === undefined) {
+			if (router !== undefined && pathEquals(v, WELL_KNOWN) && v.code === CODE_GET) {
+				this.#wellKnown(router.resources);
+				responder.respond(d, v, res, address, port);
+				return;
+			}
+			res.code = CODE_NOT_FOUND;
+			responder.respond(d, v, res, address, port);
+			return;
+		}
+		const handler = resource.handler(v.code);
+		if (handler === undefined) {
+			res.code = CODE_METHOD_NOT_ALLOWED; // §5.9.2.6
+			responder.respond(d, v, res, address, port);
+			return;
+		}
+		// §5.10.4: an Accept the resource cannot produce → 4.06.
+		const accept = v.uintOf(OPT_ACCEPT, -1);
+		if (accept >= 0 && resource.ct.length > 0 && resource.ct.indexOf(accept) < 0) {
+			res.code = CODE_NOT_ACCEPTABLE;
+			responder.respond(d, v, res, address, port);
+			return;
+		}
+		// §5.10.3 / §5.9.2.9: a payload in a format the resource does not take → 4.15.
+		if (resource.accepts !== undefined && v.payloadLength > 0 && resource.accepts.indexOf(v.uintOf(OPT_CONTENT_FORMAT, -1)) < 0) {
+			res.code = CODE_UNSUPPORTED_CONTENT_FORMAT;
+			responder.respond(d, v, res, address, port);
+			return;
+		}
+		// RFC 9175 §2.3: a resource that requires freshness for state-changing requests.
+		if (resource.fresh && v.code !== CODE_GET && v.code !== CODE_FETCH && !core.echo.fresh(v, address, port, core.ports.clock.now())) {
+			responder.askForEcho(res, address, port);
+			responder.respond(d, v, res, address, port);
+			return;
+		}
+		const obs = v.find(OPT_OBSERVE);
+		if (obs >= 0 && (v.code === CODE_GET || v.code === CODE_FETCH)) {
+			const value = v.uint(obs);
+			if (value === 1) {
+				// RFC 7641 §3.6: Observe=1 deregisters; the request is then served as usual.
+				const o = core.observers.find(address, port, v);
+				if (o !== undefined) core.observers.remove(o);
+			} else if (value === 0 && resource.obs) responder.observeResource = resource; // §4.1: registered with a 2.xx answer
+		}
+		let transfer: Transfer | null = null;
+		if (v.find(OPT_BLOCK1) >= 0) {
+			transfer = this.#blocks.receiveBlock1(d, address, port);
+			if (transfer === null) return; // answered: 2.31 Continue or an error
+			req.body = transfer.buf.subarray(0, transfer.length);
+		} else if (blockNum(v.uintOf(OPT_BLOCK2, 0)) > 0) {
+			// RFC 7959 §2.6: later blocks of the response to a request that carried a body, or
+			// is not idempotent, come from the body kept when the handler ran; the handler must
+			// not run again (without its body it would answer something else).
+			const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, false), core.ports.clock.now());
+			if (kept !== undefined || !isIdempotent(v.code)) {
+				this.#blocks.serveKeptBlock(d, kept, address, port);
+				return;
+			}
+		}
+		let result: void | Promise<void>;
+		try {
+			result = handler(req, res);
+		} catch (e) {
+			handlerFailed(res, e);
+			result = undefined;
+		}
+		if (result === undefined || typeof (result as Promise<void>).then !== "function") {
+			responder.respond(d, v, res, address, port, transfer);
+			return;
+		}
+		this.#exchanges.park(result as Promise<void>, d, address, port, transfer);
+	}
+
+	#wellKnown(resources: readonly Resource[]): void {
+		const v = this.#core.view;
+		const res = this.#core.response;
+		const query: string[] = [];
+		for (let i = v.find(OPT_URI_QUERY); i >= 0; i = v.find(OPT_URI_QUERY, i + 1)) query.push(v.string(i));
+		res.code = CODE_CONTENT;
+		res.contentFormat = FORMAT_LINK_FORMAT;
+		res.payload = linkFormat(resources, query);
+		// RFC 6690 §4.1: a filtered query that matches nothing SHOULD get 4.04... for multicast;
+		// for unicast an empty 2.05 is returned (the common behaviour, also libcoap's).
+	}
+}
