@@ -178,9 +178,8 @@ export class Client {
 			return;
 		}
 		const seq = v.uint(seqAt);
-		// §3.4: a notification older than the newest one delivered is dropped (it was ACKed).
-		if (!obs.isFresh(seq, now)) return;
-		// §3.3.1: renew the registration if Max-Age passes without a fresher notification.
+		// §3.3.1: the observation is alive (also when a renewal is answered with the number it
+		// had: the resource did not change); renew it if Max-Age passes in silence.
 		const maxAge = v.uintOf(OPT_MAX_AGE, 60);
 		const wasObserving = slot.state === SLOT_OBSERVING;
 		slot.state = SLOT_OBSERVING;
@@ -188,6 +187,8 @@ export class Client {
 		slot.giveUpAt = now + maxAge * 1000 + core.tuning.ackTimeoutMs;
 		if (!wasObserving) this.#exchanges.startQueued(now, address, port);
 		core.rearm();
+		// §3.4: a notification not newer than the newest one delivered is dropped (it was ACKed).
+		if (!obs.isFresh(seq, now)) return;
 		const b2 = v.uintOf(OPT_BLOCK2, -1);
 		if (b2 >= 0 && blockMore(b2)) {
 			// A notification larger than one block: fetch the rest without Observe (§3.8 of RFC 7959).
@@ -196,7 +197,11 @@ export class Client {
 			fetchRest(this.#blockContext, plain, response).then(
 				// RFC 7641 §3.4: a newer notification may have been delivered meanwhile.
 				(whole) => { if (obs.active && obs.isFresh(seq, now)) obs.deliver(whole, seq, now); },
-				() => {},
+				(e: unknown) => {
+					// Without even a first whole response the observation cannot start: end it
+					// with the error (later notifications that fail are skipped; the next may work).
+					if (obs.active && !obs.started && slot.observation === obs) this.#exchanges.finish(slot, null, e instanceof CoapError ? e : new CoapError("COAP_BAD_RESPONSE", String(e)));
+				},
 			);
 			return;
 		}

@@ -41,6 +41,11 @@ export class Observation {
 		this.first.catch(() => {}); // a caller that only uses the callbacks is not told twice
 	}
 
+	/** True once the first response has been delivered. */
+	get started(): boolean {
+		return this.#gotFirst;
+	}
+
 	/** True until the observation has ended. */
 	get active(): boolean {
 		return this.#active;

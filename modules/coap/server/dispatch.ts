@@ -13,6 +13,7 @@
  */
 import {
 	CODE_BAD_OPTION,
+	CODE_BAD_REQUEST,
 	CODE_CONTENT,
 	CODE_FETCH,
 	CODE_GET,
@@ -30,7 +31,7 @@ import {
 	isIdempotent,
 } from "../constants.js";
 import { E_TOO_MANY_OPTIONS } from "../errors.js";
-import { blockNum } from "../block/option.js";
+import { blockNum, blockSzx, blockValid, blockValue } from "../block/option.js";
 import { XFER_SERVING, requestKey, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN } from "../messaging/dedup.js";
@@ -90,6 +91,16 @@ export class Dispatcher {
 			// DUP_LOST: the reply fell out of the cache. §4.5 allows processing an idempotent
 			// request again; a non-idempotent one is not repeated: 5.03 (capacity).
 			if (!isIdempotent(v.code)) {
+				// RFC 7959 §2.6: a block of a kept response body can be served again harmlessly
+				// (also for a repeated final Block1 block, whose answer is block 0 of the body).
+				const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), now);
+				if (kept !== undefined) {
+					core.dedup.setState(d, DUP_SEEN);
+					const b1 = v.uintOf(OPT_BLOCK1, -1);
+					if (b1 >= 0 && blockValid(b1)) core.plan.block1 = blockValue(blockNum(b1), false, blockSzx(b1));
+					this.#blocks.serveKeptBlock(d, kept, address, port);
+					return;
+				}
 				responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "reply no longer cached", address, port);
 				return;
 			}
@@ -194,11 +205,15 @@ export class Dispatcher {
 			transfer = this.#blocks.receiveBlock1(d, address, port);
 			if (transfer === null) return; // answered: 2.31 Continue or an error
 			req.body = transfer.buf.subarray(0, transfer.length);
+		} else if (v.find(OPT_BLOCK2) >= 0 && !blockValid(v.uintOf(OPT_BLOCK2, 0))) {
+			// RFC 7959 §2.2: SZX 7 (reserved) in Block2 → 4.00 Bad Request.
+			responder.replyNow(d, CODE_BAD_REQUEST, "invalid Block2", address, port);
+			return;
 		} else if (blockNum(v.uintOf(OPT_BLOCK2, 0)) > 0) {
 			// RFC 7959 §2.6: later blocks of the response to a request that carried a body, or
 			// is not idempotent, come from the body kept when the handler ran; the handler must
 			// not run again (without its body it would answer something else).
-			const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, false), core.ports.clock.now());
+			const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), core.ports.clock.now());
 			if (kept !== undefined || !isIdempotent(v.code)) {
 				this.#blocks.serveKeptBlock(d, kept, address, port);
 				return;

@@ -48,7 +48,7 @@ export class ResponseWriter {
 		}
 		// §2.6: keep the body of a non-idempotent request's response for its later blocks.
 		const now = core.ports.clock.now();
-		const key = requestKey(v, false);
+		const key = requestKey(v, true); // RFC 9175 §3.4: Request-Tag keeps kept bodies apart too
 		let t = transfer;
 		if (t === null) {
 			t = transfers.find(XFER_SERVING, address, port, key, now) ?? transfers.allocate(XFER_SERVING, address, port, key, now, core.exchangeLifetime) ?? null;
@@ -103,7 +103,9 @@ export class ResponseWriter {
 			const asked = v.uintOf(OPT_BLOCK2, -1);
 			let szx = -1;
 			let num = 0;
-			if (asked >= 0 && blockValid(asked)) {
+			// Block2 asks for a block of a representation: an error response is not one (it is
+			// sent whole, or sliced from block 0 when too large).
+			if (asked >= 0 && blockValid(asked) && code >> 5 === 2) {
 				// §2.4: the server may answer with a smaller block size; the block number scales.
 				szx = Math.min(blockSzx(asked), maxSzx);
 				num = blockNum(asked) * (1 << (blockSzx(asked) - szx));

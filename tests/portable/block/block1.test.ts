@@ -258,7 +258,7 @@ describe("block: Block1 uploads to the server (RFC 7959 §2.5)", () => {
 	// so both uploads' kept bodies have the same key and a Block2 request of one upload is served
 	// from the other's body. RFC 9175 §3.3: Request-Tag is used in Block1 requests "and in Block2
 	// requests following these"; RFC 9175 §3.4 (and RFC 7959 §2.6) need them kept apart.
-	it.skip("BUG: Request-Tag: the Block2 halves of two concurrent Block1+Block2 POSTs are kept apart", async () => {
+	it("Request-Tag: the Block2 halves of two concurrent Block1+Block2 POSTs are kept apart", async () => {
 		const { w } = echoPair();
 		const raw = new RawClient(w, w.peer(PEER));
 		const a = pattern(3000, 31);
@@ -285,7 +285,7 @@ describe("block: Block1 uploads to the server (RFC 7959 §2.5)", () => {
 	// Same bug as above, through the client API: two concurrent request() calls POSTing 3000
 	// bytes each to /echo. The client interleaves their blocks (NSTART 1); the Block2 halves
 	// mix on the server; the client sees the foreign ETag and must not stitch or re-run a POST.
-	it.skip("BUG: two concurrent 3000-byte POSTs to /echo from one client each get their own echo", async () => {
+	it("two concurrent 3000-byte POSTs to /echo from one client each get their own echo", async () => {
 		const { w, server, client } = echoPair();
 		const a = pattern(3000, 41);
 		const b = pattern(3000, 42);
@@ -409,7 +409,7 @@ describe("block: kept response bodies of non-idempotent requests (RFC 7959 §2.6
 	// 38-byte diagnostic has no block 1, so the 4.08 is turned into 4.02 Bad Option. RFC 7959
 	// §2.6 / §2.5: a missing kept body is "4.08 Request Entity Incomplete"; a diagnostic payload
 	// (RFC 7252 §5.5.2) is not the representation Block2 asks blocks of.
-	it.skip("BUG: no kept body (no POST before, or its blocks all served) → 4.08, the handler does not run", async () => {
+	it("no kept body (no POST before, or its blocks all served) → 4.08, the handler does not run", async () => {
 		const rep = reportRouter();
 		const w = new World();
 		w.endpoint(SERVER, { router: rep.router });

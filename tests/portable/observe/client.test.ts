@@ -144,7 +144,7 @@ describe("observe: client observations (RFC 7641 §3)", () => {
 	// MAX_RETRANSMIT. RFC 7641 §3.4 only says the stale notification is not *used*; the
 	// exchange is complete (RFC 7252 §4.2: the ACK ends the retransmission) and the
 	// registration is alive (§3.3.1).
-	it.skip("BUG: a renewal answered with the same Observe number (nothing changed) keeps the observation alive", async () => {
+	it("a renewal answered with the same Observe number (nothing changed) keeps the observation alive", async () => {
 		const { w, src, seen, obs } = setup(42, [[OPT_MAX_AGE, 5]]);
 		src.answer = (q) => (optUint(q, OPT_OBSERVE) === 0 ? ackWith(q, 42, "same", [[OPT_MAX_AGE, 5]]) : ackWith(q, -1, "bye"));
 		await w.net.runFor(100000);
