@@ -29,6 +29,24 @@ export interface BlockContext {
 	readonly lifetimeMs: number;
 }
 
+/** Exchanges for one block are tried this many times before the transfer fails. */
+const BLOCK_ATTEMPTS = 3;
+
+/**
+ * One block's exchange, tried again when it times out: a transfer is resumable block by block,
+ * so one block that lost all its retransmissions need not end it (the server acknowledges a
+ * repeated Block1 block again; Block2 requests are safe to repeat).
+ */
+async function exchangeBlock(ctx: BlockContext, r: EncodedRequest): Promise<ClientResponse> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await ctx.exchange(r);
+		} catch (e) {
+			if (!(e instanceof CoapError) || e.code !== "COAP_TIMEOUT" || attempt >= BLOCK_ATTEMPTS) throw e;
+		}
+	}
+}
+
 /** A copy of `r` with options replaced/added (kept sorted by number) and another payload. */
 function variant(r: EncodedRequest, set: readonly (readonly [number, OptionValue])[], drop: readonly number[], payload: Uint8Array | null): EncodedRequest {
 	const options: [number, OptionValue][] = [];
@@ -68,7 +86,7 @@ async function sendBlock1(ctx: BlockContext, r: EncodedRequest, body: Uint8Array
 		const more = end < body.length;
 		const set: [number, OptionValue][] = [[OPT_BLOCK1, blockValue(num, more, szx)], [OPT_REQUEST_TAG, tag]];
 		if (num === 0) set.push([OPT_SIZE1, body.length]); // §4: announce the total size
-		const res = await ctx.exchange(variant(r, set, [], body.subarray(offset, end)));
+		const res = await exchangeBlock(ctx, variant(r, set, [], body.subarray(offset, end)));
 		r.onProgress?.(end, body.length, true);
 		if (!more) return res;
 		if (res.code !== CODE_CONTINUE) return res; // an error (4.08, 4.13 ...) or a final answer
@@ -99,6 +117,9 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, ctx.lifetimeMs);
 	if (t === undefined) throw new CoapError("COAP_CAPACITY", "no block transfer slot free for a " + (first.optionUint(OPT_SIZE2, -1) >= 0 ? first.optionUint(OPT_SIZE2, -1) + "-byte " : "") + "block-wise response");
 	try {
+		// §4: Size2 on the first block announces the whole size: refuse at once what cannot fit.
+		const announced = first.optionUint(OPT_SIZE2, -1);
+		if (announced > t.buf.length) throw new CoapError("COAP_OVERFLOW", "the response body (" + announced + " bytes, Size2) is larger than maxBodySize " + t.buf.length);
 		let restarts = 0;
 		let head = first;
 		let res = first;
@@ -118,7 +139,7 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 			t.expiresAt = ctx.now() + ctx.lifetimeMs;
 			if (!blockMore(b2)) break;
 			const next = variant(base, [[OPT_BLOCK2, blockValue(t.length / size, false, blockSzx(b2))]], [], null);
-			res = await ctx.exchange(next);
+			res = await exchangeBlock(ctx, next);
 			if (!res.ok) return res;
 			if (!sameEtag(res.option(OPT_ETAG), head.option(OPT_ETAG))) {
 				// §2.4: the representation changed between blocks: never stitch two versions.

@@ -67,6 +67,16 @@ export class ServerBlocks {
 			}
 			t.length = 0;
 		}
+		// The last block again (our 2.31 was lost, and the client gave up on that exchange and
+		// repeats the block): acknowledge it again without appending.
+		if (t !== undefined && more && num * size + length === t.length) {
+			t.expiresAt = now + core.exchangeLifetime;
+			res.reset();
+			res.code = CODE_CONTINUE;
+			core.plan.block1 = blockValue(num, true, szx);
+			this.#responder.respond(d, v, res, address, port);
+			return null;
+		}
 		// §2.5: a block out of sequence (or a transfer we do not know) → 4.08.
 		if (t === undefined || num * size !== t.length) {
 			responder.replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "expected block " + (t === undefined ? 0 : Math.floor(t.length / size)), address, port);

@@ -147,14 +147,25 @@ describe("block: Block1 uploads to the server (RFC 7959 §2.5)", () => {
 		w.close();
 	});
 
-	it("a block repeated in a new message (not a retransmission) → 4.08", async () => {
+	it("the last block repeated in a new message (a client that lost our 2.31) is acknowledged again, not appended twice; an older one → 4.08", async () => {
 		const { w } = echoPair();
 		const raw = new RawClient(w, w.peer(PEER));
-		const body = pattern(600, 1);
+		const body = pattern(1000, 1);
 		await raw.ask(b1(0, true, 4, body.subarray(0, 256), "01"));
 		await raw.ask(b1(1, true, 4, body.subarray(256, 512), "01"));
-		const m = await raw.ask(b1(1, true, 4, body.subarray(256, 512), "01"));
-		assert.equal(m.code, c("4.08"));
+		let m = await raw.ask(b1(1, true, 4, body.subarray(256, 512), "01"));
+		assert.equal(m.code, c("2.31"));
+		m = await raw.ask(b1(0, true, 4, body.subarray(0, 256), "01"));
+		assert.equal(m.code, c("2.31"), "block 0 again restarts the transfer");
+		m = await raw.ask(b1(2, true, 4, body.subarray(512, 768), "01"));
+		assert.equal(m.code, c("4.08"), "after the restart only block 1 may follow");
+		m = await raw.ask(b1(1, true, 4, body.subarray(256, 512), "01"));
+		assert.equal(m.code, c("2.31"));
+		m = await raw.ask(b1(2, true, 4, body.subarray(512, 768), "01"));
+		assert.equal(m.code, c("2.31"));
+		m = await raw.ask(b1(3, false, 4, body.subarray(768, 1000), "01"));
+		assert.equal(m.code, c("2.04"));
+		assert.deepEqual(m.payload.subarray(0, 256), body.subarray(0, 256), "the echo starts with the body, no block twice");
 		w.close();
 	});
 
