@@ -20,6 +20,7 @@ import {
 	CODE_METHOD_NOT_ALLOWED,
 	CODE_NOT_ACCEPTABLE,
 	CODE_NOT_FOUND,
+	CODE_PRECONDITION_FAILED,
 	CODE_PROXYING_NOT_SUPPORTED,
 	CODE_REQUEST_ENTITY_TOO_LARGE,
 	CODE_SERVICE_UNAVAILABLE,
@@ -34,8 +35,9 @@ import { E_TOO_MANY_OPTIONS } from "../errors.js";
 import { blockNum, blockSzx, blockValid, blockValue } from "../block/option.js";
 import { XFER_SERVING, requestKey, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
+import type { MessageView } from "../wire/view.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN } from "../messaging/dedup.js";
-import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_URI_QUERY, optionName } from "../options.js";
+import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_IF_MATCH, OPT_IF_NONE_MATCH, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_URI_QUERY, optionName } from "../options.js";
 import type { ServerBlocks } from "./blockwise.js";
 import type { ServerExchanges } from "./exchanges.js";
 import { linkFormat } from "./linkformat.js";
@@ -191,6 +193,13 @@ export class Dispatcher {
 			responder.respond(d, v, res, address, port);
 			return;
 		}
+		// RFC 7252 §5.10.8 (and RFC 8132 §3.2 for PATCH/iPATCH): preconditions, when the resource
+		// says what its current ETag is.
+		if (resource.etag !== undefined && (v.find(OPT_IF_MATCH) >= 0 || v.find(OPT_IF_NONE_MATCH) >= 0) && !preconditionsHold(v, resource.etag())) {
+			res.code = CODE_PRECONDITION_FAILED;
+			responder.respond(d, v, res, address, port);
+			return;
+		}
 		const obs = v.find(OPT_OBSERVE);
 		if (obs >= 0 && (v.code === CODE_GET || v.code === CODE_FETCH)) {
 			const value = v.uint(obs);
@@ -244,4 +253,26 @@ export class Dispatcher {
 		// RFC 6690 §4.1: a filtered query that matches nothing SHOULD get 4.04... for multicast;
 		// for unicast an empty 2.05 is returned (the common behaviour, also libcoap's).
 	}
+}
+
+/**
+ * RFC 7252 §5.10.8.1: If-Match holds when one of its values equals the current ETag, or is
+ * empty and a current representation exists; §5.10.8.2: If-None-Match holds when there is no
+ * current representation.
+ */
+function preconditionsHold(v: MessageView, etag: Uint8Array | null): boolean {
+	if (v.find(OPT_IF_NONE_MATCH) >= 0 && etag !== null) return false;
+	let i = v.find(OPT_IF_MATCH);
+	if (i < 0) return true;
+	if (etag === null) return false;
+	for (; i >= 0; i = v.find(OPT_IF_MATCH, i + 1)) {
+		const len = v.optLength[i]!;
+		if (len === 0) return true;
+		if (len !== etag.length) continue;
+		const o = v.optOffset[i]!;
+		let same = true;
+		for (let k = 0; k < len; k++) if (v.bytes[o + k] !== etag[k]) same = false;
+		if (same) return true;
+	}
+	return false;
 }

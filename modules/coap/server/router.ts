@@ -45,6 +45,13 @@ export interface ResourceOptions {
 	 * Echo value (the first attempt gets 4.01 Unauthorized with an Echo option to repeat).
 	 */
 	fresh?: boolean;
+	/**
+	 * The ETag of the resource's current representation, or null when it has none. With it the
+	 * server answers conditional requests itself (RFC 7252 §5.10.8, RFC 8132 §3.2): If-Match
+	 * with no matching ETag, or If-None-Match on a resource that exists, gets 4.12 Precondition
+	 * Failed before the handler runs.
+	 */
+	etag?: () => Uint8Array | null;
 }
 
 export class Resource {
@@ -60,6 +67,7 @@ export class Resource {
 	readonly title: string | undefined;
 	readonly hidden: boolean;
 	readonly fresh: boolean;
+	readonly etag: (() => Uint8Array | null) | undefined;
 	readonly #router: Router | null;
 
 	constructor(path: string, o: ResourceOptions, router: Router | null = null) {
@@ -85,6 +93,7 @@ export class Resource {
 		this.title = o.title;
 		this.hidden = o.hidden === true;
 		this.fresh = o.fresh === true;
+		this.etag = o.etag;
 	}
 
 	/**
