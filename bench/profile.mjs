@@ -66,7 +66,10 @@ export function summarizeProfile(profile) {
   incl.delete('(idle)');
   files.delete('(idle)');
   const list = (m) => [...m].map(([fn, ms]) => ({ fn, ms, pct: (ms / busy) * 100 })).sort((a, b) => b.ms - a.ms);
+  const sl = list(self);
+  const fl = list(files);
   return {
+    categories: categorize(sl, fl),
     totalMs: total,
     busyMs: busy,
     samples: samples.length,
@@ -77,6 +80,31 @@ export function summarizeProfile(profile) {
     inclusive: list(incl),
     files: list(files),
   };
+}
+
+/**
+ * Busy time split by where it goes (% of busy time): the send system call (self time of
+ * node:dgram doSend, which makes it), other node:* JavaScript, xscoap's portable stack
+ * (build/modules), its Node host adapter (build/hosts), the server script itself (other
+ * files), V8 regexp code (isIP/isIPv4/isIPv6 checks), GC, and "(program)" (native code
+ * outside any JS function: libuv polling and receive system calls, V8 runtime).
+ */
+export function categorize(self, files) {
+  const c = { send: 0, node: 0, stack: 0, host: 0, script: 0, regexp: 0, gc: 0, program: 0, other: 0 };
+  for (const r of self) if (/^doSend node:dgram:/.test(r.fn)) c.send += r.pct;
+  for (const r of files) {
+    const f = r.fn;
+    if (f === '(program)') c.program += r.pct;
+    else if (f === '(garbage collector)') c.gc += r.pct;
+    else if (f.startsWith('RegExp:')) c.regexp += r.pct;
+    else if (f.startsWith('node:')) c.node += r.pct;
+    else if (f.startsWith('build/modules/')) c.stack += r.pct;
+    else if (f.startsWith('build/hosts/')) c.host += r.pct;
+    else if (f.includes('/') || f.endsWith('.mjs') || f.endsWith('.js')) c.script += r.pct;
+    else c.other += r.pct; // builtins without a file: now, runMicrotasks, set length, ...
+  }
+  c.node -= c.send;
+  return c;
 }
 
 export function formatSummary(s, top = 25) {

@@ -137,6 +137,7 @@ export class Bench {
     this.hz = clockTicks();
     this.commands = []; // exact commands, for BENCHMARKS.md
     this.active = new Set(); // servers started and not yet stopped
+    this.quietBudgetMs = opts.quietBudgetMs ?? 300000; // total waiting for quiet, whole run
   }
 
   /** Kills every server this run started (on SIGINT/SIGTERM of the runner). */
@@ -208,6 +209,7 @@ export class Bench {
    * 0.5 s; the server being measured is idle then and not counted. Returns the ms waited.
    */
   async waitQuiet(srv, limit, maxWaitMs) {
+    maxWaitMs = Math.min(maxWaitMs, this.quietBudgetMs);
     const t0 = Date.now();
     for (;;) {
       const s0 = systemTicks();
@@ -216,7 +218,11 @@ export class Bench {
       await sleep(500);
       const wall = Number(process.hrtime.bigint() - a) / 1e9;
       const other = ((systemTicks().task - s0.task - (cpuTicks(srv.pid) - c0)) / this.hz / wall) * 100;
-      if (other <= limit || Date.now() - t0 >= maxWaitMs) return Date.now() - t0;
+      if (other <= limit || Date.now() - t0 >= maxWaitMs) {
+        const waited = Date.now() - t0;
+        this.quietBudgetMs = Math.max(0, this.quietBudgetMs - waited);
+        return waited;
+      }
     }
   }
 

@@ -6,7 +6,7 @@
  * ArrayBuffer with `address` and `port`, as ECMA-419 does. Exposes the bound `port`.
  */
 import dgram from "node:dgram";
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4 } from "node:net";
 import type { Datagram, UdpOptions, UdpSocket } from "../../modules/coap/host.js";
 
 export class NodeUdp implements UdpSocket {
@@ -56,7 +56,7 @@ export class NodeUdp implements UdpSocket {
 		// A fresh ArrayBuffer per datagram: reuse Node's if it holds exactly this message.
 		const ab = (msg.byteOffset === 0 && msg.byteLength === msg.buffer.byteLength ? msg.buffer : msg.buffer.slice(msg.byteOffset, msg.byteOffset + msg.byteLength)) as ArrayBuffer;
 		let address = rinfo.address;
-		if (address.startsWith("::ffff:") && isIPv4(address.slice(7))) address = address.slice(7);
+		if (address.startsWith("::ffff:") && address.indexOf(".") > 0) address = address.slice(7); // IPv4-mapped
 		const d = ab as Datagram;
 		(d as { address: string }).address = address;
 		(d as { port: number }).port = rinfo.port;
@@ -85,15 +85,21 @@ export class NodeUdp implements UdpSocket {
 	}
 
 	#send(bytes: Uint8Array, address: string, port: number): void {
+		// An address without ":" is IPv4 (the stack only handles numeric addresses); a cheap
+		// test on the per-message path instead of node:net's regular expressions.
+		const v6 = address.indexOf(":") >= 0;
 		let to = address;
-		if (this.#v6 && isIPv4(address)) to = "::ffff:" + address;
-		else if (!this.#v6 && isIPv6(address)) throw new RangeError("IPv6 destination " + address + " on an IPv4 socket");
-		// dgram copies synchronously into the kernel only later, so hand it its own copy when the
-		// caller's buffer will be reused (the stack reuses its transmit buffer at once).
-		this.#socket.send(Buffer.from(bytes), port, to, (e) => {
-			if (e && !this.#closed) this.#options.onError?.call(this, e);
-		});
+		if (this.#v6 && !v6) to = "::ffff:" + address;
+		else if (!this.#v6 && v6) throw new RangeError("IPv6 destination " + address + " on an IPv4 socket");
+		// dgram may send later (when the socket is busy), so hand it its own copy: the stack
+		// reuses its transmit buffer at once.
+		this.#socket.send(Buffer.from(bytes), port, to, this.#onSent);
 	}
+
+	/** One send callback for all sends (no closure per datagram). */
+	readonly #onSent = (e: Error | null): void => {
+		if (e && !this.#closed) this.#options.onError?.call(this, e);
+	};
 
 	close(): void {
 		if (this.#closed) return;
