@@ -146,7 +146,12 @@ export class ClientExchanges {
 		slot.giveUpAt = now;
 	}
 
-	finish(slot: ClientSlot, response: ClientResponse | null, error: CoapError | null): void {
+	/**
+	 * Frees the slot and settles what waits on it: the request's promise, the observation, a
+	 * pending cancel(), a multicast collection. `restart` starts requests queued behind it
+	 * (NSTART) and re-arms the timer; close() passes false.
+	 */
+	finish(slot: ClientSlot, response: ClientResponse | null, error: CoapError | null, restart = true): void {
 		const resolve = slot.resolve;
 		const reject = slot.reject;
 		const obs = slot.observation;
@@ -161,8 +166,10 @@ export class ClientExchanges {
 		slot.cancelling = false;
 		slot.retransmitAt = slot.giveUpAt = -1;
 		slot.generation++;
-		this.startQueued(this.#core.ports.clock.now(), slot.address, slot.port);
-		this.#core.rearm();
+		if (restart) {
+			this.startQueued(this.#core.ports.clock.now(), slot.address, slot.port);
+			this.#core.rearm();
+		}
 		// Call out last: our tables are consistent before user code runs.
 		if (multicastDone !== null) {
 			multicastDone(count); // the collection time is over (a timeout is the normal end)
@@ -301,23 +308,7 @@ export class ClientExchanges {
 	/** The client part of Endpoint.close: every outstanding request ends with COAP_CLOSED. */
 	close(): void {
 		for (const s of this.#core.clients) {
-			if (s.state === SLOT_FREE) continue;
-			const reject = s.reject;
-			const obs = s.observation;
-			const cancelled = s.cancelled;
-			const multicastDone = s.multicastDone;
-			s.onMulticastResponse = s.multicastDone = null;
-			s.state = SLOT_FREE;
-			s.resolve = s.reject = null;
-			s.observation = null;
-			s.cancelled = null;
-			s.cancelling = false;
-			s.generation++;
-			const error = new CoapError("COAP_CLOSED", "endpoint closed");
-			if (obs !== null) obs.end(cancelled !== null ? null : error);
-			cancelled?.();
-			multicastDone?.(s.multicastResponses);
-			reject?.(error);
+			if (s.state !== SLOT_FREE) this.finish(s, null, new CoapError("COAP_CLOSED", "endpoint closed"), false);
 		}
 	}
 }
