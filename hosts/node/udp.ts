@@ -24,14 +24,26 @@ export class NodeUdp implements UdpSocket {
 	constructor(options: UdpOptions) {
 		this.#options = options;
 		this.target = options.target;
-		const address = options.address;
+		const group = options.multicast;
+		// ECMA-419 `multicast`: the socket receives what is sent to the group. It binds to the
+		// group address itself (Linux then delivers only that group's datagrams to it) with
+		// SO_REUSEADDR, so it can share the port with a unicast socket bound to a host address.
+		const address = group ?? options.address;
 		this.#v6 = !(address !== undefined && isIPv4(address));
-		this.#socket = dgram.createSocket({ type: this.#v6 ? "udp6" : "udp4", ipv6Only: false, reuseAddr: false });
+		this.#socket = dgram.createSocket({ type: this.#v6 ? "udp6" : "udp4", ipv6Only: this.#v6 && group !== undefined, reuseAddr: group !== undefined });
 		this.#socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => this.#onMessage(msg, rinfo));
 		this.#socket.on("error", (e: Error) => {
 			if (!this.#closed) options.onError?.call(this, e);
 		});
 		this.#socket.bind({ port: options.port ?? 0, address: address ?? (this.#v6 ? "::" : "0.0.0.0"), exclusive: true }, () => {
+			if (group !== undefined) {
+				try {
+					this.#socket.addMembership(group);
+					if (options.timeToLive !== undefined) this.#socket.setMulticastTTL(options.timeToLive);
+				} catch (e) {
+					if (!this.#closed) options.onError?.call(this, e);
+				}
+			}
 			this.#bound = true;
 			for (const [b, a, p] of this.#pending) this.#send(b, a, p);
 			this.#pending.length = 0;
