@@ -310,6 +310,7 @@ async function serve(p: Parsed): Promise<number> {
 			// Desktop capacities: more room than the ESP32 profile, still fixed at start; bodies
 			// up to 256 KiB block-wise (RFC 7959), 8 transfers at once.
 			limits: { maxMessageSize: 1152, clientExchanges: 4, serverExchanges: 64, dedupEntries: 4096, dedupCacheBytes: 256 * 1024, maxOptions: 64, blockTransfers: 8, maxBodySize: 256 * 1024, observers: 64 },
+			onHandlerError: (e) => process.stderr.write("handler error: " + ((e as Error)?.stack ?? String(e)) + "\n"),
 			// Bind failures are reported once, below; later socket errors as they come.
 			onError: (e) => {
 				if (listening) process.stderr.write("socket error: " + String(e) + "\n");

@@ -60,6 +60,8 @@ export interface EndpointOptions {
 	trace?: TraceFn;
 	/** Called if the socket reports an error. */
 	onError?: (error: unknown) => void;
+	/** Called with what a resource handler threw or rejected with (the request got 5.00). */
+	onHandlerError?: (error: unknown) => void;
 	/**
 	 * RFC 7252 §8: join this multicast group (e.g. "224.0.1.187", "ff02::fd"). Every request
 	 * this endpoint receives is then treated as a multicast request: CON requests are ignored

@@ -61,9 +61,7 @@ export class Client {
 		} catch (e) {
 			if (!(e instanceof CoapError)) throw e; // local misuse throws at the call
 			// A URI the stack cannot use is an outcome, as for request(): the observation ends with it.
-			const failed = new Observation(prepareRequest({ address: "0.0.0.0", port: 1 }, 1), onNotification, onEnd);
-			failed.end(e);
-			return failed;
+			return Observation.failed(e, onNotification, onEnd);
 		}
 		const obs = new Observation(r, onNotification, onEnd);
 		try {
@@ -132,7 +130,7 @@ export class Client {
 				slot.cancelled = () => { before?.(); resolve(); };
 				return;
 			}
-			const r = obs.request;
+			const r = obs.request!;
 			const options = r.options.map((o): [number, typeof o[1]] => (o[0] === OPT_OBSERVE ? [OPT_OBSERVE, 1] : o));
 			const length = this.#exchanges.encodeInto(slot, { ...r, options, confirmable: true });
 			if (length < 0) {
@@ -192,7 +190,7 @@ export class Client {
 		const b2 = v.uintOf(OPT_BLOCK2, -1);
 		if (b2 >= 0 && blockMore(b2)) {
 			// A notification larger than one block: fetch the rest without Observe (§3.8 of RFC 7959).
-			const r = obs.request;
+			const r = obs.request!;
 			const plain = { ...r, options: r.options.filter((o) => o[0] !== OPT_OBSERVE) };
 			fetchRest(this.#blockContext, plain, response).then(
 				// RFC 7641 §3.4: a newer notification may have been delivered meanwhile.

@@ -17,8 +17,8 @@ export type EndHandler = (error: CoapError | null) => void;
 export class Observation {
 	/** Resolves with the first response (the registration's), rejects if there is none. */
 	readonly first: Promise<ClientResponse>;
-	/** The registration request (Observe=0), kept to renew it. */
-	readonly request: EncodedRequest;
+	/** The registration request (Observe=0), kept to renew it; null for one that never started. */
+	readonly request: EncodedRequest | null;
 	#resolveFirst!: (r: ClientResponse) => void;
 	#rejectFirst!: (e: CoapError) => void;
 	#gotFirst = false;
@@ -30,7 +30,14 @@ export class Observation {
 	/** Set by the endpoint: sends the deregistration. */
 	cancelHook: (() => Promise<void>) | null = null;
 
-	constructor(request: EncodedRequest, onNotification: NotificationHandler, onEnd?: EndHandler) {
+	/** An observation that ended before it began (a URI the stack cannot use): `first` rejects with `error`. */
+	static failed(error: CoapError, onNotification: NotificationHandler, onEnd?: EndHandler): Observation {
+		const o = new Observation(null, onNotification, onEnd);
+		o.end(error);
+		return o;
+	}
+
+	constructor(request: EncodedRequest | null, onNotification: NotificationHandler, onEnd?: EndHandler) {
 		this.request = request;
 		this.#onNotification = onNotification;
 		this.#onEnd = onEnd;

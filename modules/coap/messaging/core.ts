@@ -39,6 +39,7 @@ export class Core {
 	readonly timer: Timer;
 	readonly trace: TraceFn | undefined;
 	readonly onError: ((e: unknown) => void) | undefined;
+	readonly onHandlerError: ((e: unknown) => void) | undefined;
 	readonly exchangeLifetime: number;
 	readonly nonLifetime: number;
 	// Receive side: one view, request and response builder for requests answered at once.
@@ -79,6 +80,7 @@ export class Core {
 		this.ports = options.ports;
 		this.trace = options.trace;
 		this.onError = options.onError;
+		this.onHandlerError = options.onHandlerError;
 		this.exchangeLifetime = exchangeLifetime(tuning);
 		this.nonLifetime = nonLifetime(tuning);
 		const m = limits.maxMessageSize;

@@ -88,7 +88,7 @@ export class Notifier {
 			result = handler === undefined ? undefined : handler(req, res);
 			if (handler === undefined) res.code = CODE_METHOD_NOT_ALLOWED;
 		} catch (e) {
-			handlerFailed(res, e);
+			handlerFailed(res, e, this.#core.onHandlerError);
 			result = undefined;
 		}
 		if (result === undefined || typeof (result as Promise<void>).then !== "function") {
@@ -100,7 +100,7 @@ export class Notifier {
 		const done = (e: unknown) => {
 			if (o.generation !== generation || !o.inUse || this.#core.closed) return;
 			o.busy = false;
-			if (e !== null) handlerFailed(o.res, e);
+			if (e !== null) handlerFailed(o.res, e, this.#core.onHandlerError);
 			this.#sendNotification(o);
 			// An error notification ended the observation (resource cleared): nothing more to send.
 			if (o.dirty && o.inUse && o.resource !== null) {

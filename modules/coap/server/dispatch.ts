@@ -232,7 +232,7 @@ export class Dispatcher {
 		try {
 			result = handler(req, res);
 		} catch (e) {
-			handlerFailed(res, e);
+			handlerFailed(res, e, core.onHandlerError);
 			result = undefined;
 		}
 		if (result === undefined || typeof (result as Promise<void>).then !== "function") {

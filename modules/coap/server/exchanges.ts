@@ -99,7 +99,7 @@ export class ServerExchanges {
 		const writer = this.#writer;
 		if (slot.generation !== generation || slot.state !== SLOT_WORKING || core.closed) return;
 		const v = slot.request.view;
-		if (error !== null) handlerFailed(slot.response, error);
+		if (error !== null) handlerFailed(slot.response, error, this.#core.onHandlerError);
 		const transfer = slot.transfer;
 		slot.transfer = null;
 		core.plan.reset();

@@ -148,11 +148,13 @@ export function suppressed(v: MessageView, code: number): boolean {
 	return (v.uint(i) & bit) !== 0;
 }
 
-/** A handler threw or rejected: `res` becomes 5.00. */
-export function handlerFailed(res: ResponseBuilder, e: unknown): void {
-	// Handler errors are demoted to 5.00 (as aiocoap does); the message names no internals.
+/**
+ * A handler threw or rejected: `res` becomes 5.00 (as aiocoap demotes handler errors; the
+ * message names no internals), and the error goes to the application's onHandlerError.
+ */
+export function handlerFailed(res: ResponseBuilder, e: unknown, report: ((e: unknown) => void) | undefined): void {
 	res.reset();
 	res.code = CODE_INTERNAL_SERVER_ERROR;
 	res.payload = "internal server error";
-	void e;
+	report?.(e);
 }

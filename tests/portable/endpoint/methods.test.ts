@@ -108,3 +108,26 @@ describe("endpoint: FETCH, PATCH, iPATCH (RFC 8132) and preconditions", () => {
 		w.close();
 	});
 });
+
+describe("endpoint: handler errors", () => {
+	it("what a handler throws or rejects with reaches onHandlerError; the client gets 5.00 without internals", async () => {
+		const w = new World();
+		const errors: unknown[] = [];
+		const router = new Router();
+		router.add("/boom", {
+			get: () => { throw new Error("secret detail"); },
+			post: async () => { throw new Error("async detail"); },
+		});
+		w.endpoint(SERVER, { router, onHandlerError: (e) => errors.push(e) });
+		const client = w.endpoint(CLIENT, { port: 0 });
+		const a = track(w.net, client.request({ address: SERVER, path: "/boom" }));
+		const b = track(w.net, client.request({ address: SERVER, path: "/boom", method: "POST" }));
+		await w.net.runUntilIdle();
+		for (const t of [a, b]) {
+			assert.equal(valueOf(t).codeText, "5.00");
+			assert.equal(valueOf(t).text(), "internal server error");
+		}
+		assert.deepEqual(errors.map((e) => (e as Error).message).sort(), ["async detail", "secret detail"]);
+		w.close();
+	});
+});
