@@ -42,6 +42,15 @@ export function haveCommand(cmd: string): boolean {
 	return r.status === 0 && r.stdout.trim().length > 0 && existsSync(r.stdout.trim());
 }
 
+/**
+ * The libcoap tools the interop tests run against (Debian libcoap3-bin, installed by README's
+ * set-up and by .ci/run). Missing tools fail the suite: interop must not pass by skipping.
+ */
+export function requireLibcoap(): void {
+	const missing = ["coap-client-notls", "coap-server-notls"].filter((c) => !haveCommand(c));
+	if (missing.length > 0) throw new Error(missing.join(" and ") + " not found: apt-get install -y libcoap3-bin");
+}
+
 /** True when the loopback interface has ::1 (and a udp6 socket can bind it). */
 export async function haveIpv6Loopback(): Promise<boolean> {
 	const lo = Object.values(networkInterfaces()).flat();

@@ -23,7 +23,7 @@ import type { ClientResponse } from "../../modules/coap/client/response.js";
 import type { CoapError } from "../../modules/coap/errors.js";
 import { largeText } from "../../modules/demo/demo.js";
 import { openEndpoint } from "../../hosts/node/ports.js";
-import { Child, freeUdpPort, haveCommand, killAll, run, sleep, startXscoapServer, waitForCoap, type XscoapServer } from "./helpers.js";
+import { Child, freeUdpPort, killAll, requireLibcoap, run, sleep, startXscoapServer, waitForCoap, type XscoapServer } from "./helpers.js";
 
 const CLIENT = "coap-client-notls";
 const SERVER = "coap-server-notls";
@@ -82,16 +82,11 @@ function textBody(n: number, seed: number): Buffer {
 	return out;
 }
 
-const haveLibcoap = haveCommand(CLIENT) && haveCommand(SERVER);
-
 describe("interop: block-wise (RFC 7959) and Observe (RFC 7641) with libcoap", function () {
 	this.timeout(60000);
 
 	before(function () {
-		if (!haveLibcoap) {
-			console.log("      (skipped: " + CLIENT + " / " + SERVER + " not installed; apt-get install libcoap3-bin)");
-			this.skip();
-		}
+		requireLibcoap();
 		tmp = mkdtempSync(join(tmpdir(), "xscoap-block-observe-"));
 	});
 
@@ -105,7 +100,6 @@ describe("interop: block-wise (RFC 7959) and Observe (RFC 7641) with libcoap", f
 		let ep: Endpoint | undefined;
 
 		before(async function () {
-			if (!haveLibcoap) this.skip();
 			server = await startXscoapServer("127.0.0.1");
 			ep = await openEndpoint({ address: "127.0.0.1" });
 		});
@@ -204,7 +198,6 @@ describe("interop: block-wise (RFC 7959) and Observe (RFC 7641) with libcoap", f
 		let ep: Endpoint | undefined;
 
 		before(async function () {
-			if (!haveLibcoap) this.skip();
 			for (let attempt = 0; attempt < 5 && server === undefined; attempt++) {
 				port = await freeUdpPort("127.0.0.1");
 				// -e: a PUT is answered with its body (so the answer to a Block1 PUT is itself block-wise).

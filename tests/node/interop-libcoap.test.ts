@@ -21,7 +21,7 @@ import {
 	Child,
 	NON,
 	freeUdpPort,
-	haveCommand,
+	requireLibcoap,
 	haveIpv6Loopback,
 	killAll,
 	run,
@@ -101,16 +101,11 @@ function expectResponse(r: LibcoapResult, code: string, confirmable: boolean): L
 	return res;
 }
 
-const haveLibcoap = haveCommand(CLIENT) && haveCommand(SERVER);
-
 describe("interop: libcoap (coap-client-notls / coap-server-notls)", function () {
 	this.timeout(30000);
 
 	before(function () {
-		if (!haveLibcoap) {
-			console.log("      (skipped: " + CLIENT + " / " + SERVER + " not installed; apt-get install libcoap3-bin)");
-			this.skip();
-		}
+		requireLibcoap();
 		tmp = mkdtempSync(join(tmpdir(), "xscoap-libcoap-"));
 	});
 
@@ -124,7 +119,6 @@ describe("interop: libcoap (coap-client-notls / coap-server-notls)", function ()
 			let server: XscoapServer | undefined;
 
 			before(async function () {
-				if (!haveLibcoap) this.skip();
 				if (family === "IPv6" && !(await haveIpv6Loopback())) {
 					console.log("      (skipped: this machine has no IPv6 loopback ::1)");
 					this.skip();
@@ -230,7 +224,6 @@ describe("interop: libcoap (coap-client-notls / coap-server-notls)", function ()
 		let ep: Endpoint | undefined;
 
 		before(async function () {
-			if (!haveLibcoap) this.skip();
 			// -A: bind address; -p: port; -d 16: allow up to 16 resources created by PUT.
 			// The port is picked free just before; if another process took it, try another.
 			for (let attempt = 0; attempt < 5 && server === undefined; attempt++) {
@@ -339,7 +332,6 @@ describe("interop: libcoap (coap-client-notls / coap-server-notls)", function ()
 		let port = 0;
 
 		before(async function () {
-			if (!haveLibcoap) this.skip();
 			if (!(await haveIpv6Loopback())) {
 				console.log("      (skipped: this machine has no IPv6 loopback ::1)");
 				this.skip();
