@@ -201,6 +201,9 @@ export class Endpoint implements ChangeListener {
 	 * an async handler answers the request). Never throws on peer input.
 	 */
 	receive(bytes: Uint8Array, length: number, address: string, port: number): void {
+		// One text form per address (RFC 5952 for IPv6, IPv4-mapped as IPv4), as requests are
+		// addressed (client/options.ts), so that matching by address (§5.3.2) holds.
+		address = this.#core.addresses.normalize(address);
 		const notifier = this.#notifier;
 		notifier.receiving = true;
 		try {
@@ -293,6 +296,7 @@ export class Endpoint implements ChangeListener {
 		if (this.#core.closed) return; // close() left nothing due: nextDeadline() stays -1
 		this.#clientExchanges.handleTimeout(now);
 		this.#serverExchanges.handleTimeout(now);
+		this.#notifier.handleTimeout(now);
 		this.#core.armedAt = -2; // force re-arming
 		this.#core.rearm();
 	}

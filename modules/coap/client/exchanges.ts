@@ -58,7 +58,8 @@ export class ClientExchanges {
 		slot.reject = reject;
 		slot.retransmits = 0;
 		slot.waitMs = r.timeoutMs;
-		slot.giveUpAt = -1; // set when sent: time spent queued behind NSTART does not count
+		// The request's timeout runs from this call: time spent queued behind NSTART counts.
+		slot.giveUpAt = now + r.timeoutMs;
 		slot.retransmitAt = -1;
 		slot.state = SLOT_QUEUED;
 		this.startQueued(now, slot.address, slot.port);
@@ -103,11 +104,17 @@ export class ClientExchanges {
 		}
 	}
 
-	/** §4.7 NSTART: outstanding interactions toward a peer. */
+	/**
+	 * §4.7 NSTART: outstanding interactions toward a peer: CONs not yet acknowledged, and NON
+	 * requests still "expected" to be answered. §4.7 leaves open when a client stops expecting
+	 * a response to a NON request, as long as an endpoint that does not respond gets no more
+	 * than PROBING_RATE on average: a NON of L bytes counts for L / PROBING_RATE seconds (at
+	 * least ACK_TIMEOUT), marked by its retransmitAt (a NON is never retransmitted).
+	 */
 	#outstanding(address: string, port: number): number {
 		let n = 0;
 		for (const s of this.#core.clients) {
-			if ((s.state === SLOT_WAIT_ACK || (s.state === SLOT_WAIT_RESPONSE && !s.confirmable)) && s.port === port && s.address === address) n++;
+			if ((s.state === SLOT_WAIT_ACK || (s.state === SLOT_WAIT_RESPONSE && !s.confirmable && s.retransmitAt >= 0)) && s.port === port && s.address === address) n++;
 		}
 		return n;
 	}
@@ -119,11 +126,12 @@ export class ClientExchanges {
 		while (room > 0) {
 			let next: ClientSlot | undefined;
 			for (const s of core.clients) {
-				if (s.state === SLOT_QUEUED && s.port === port && s.address === address && (next === undefined || s.seq < next.seq)) next = s;
+				// One whose timeout has passed waits for handleTimeout to fail it, unsent.
+				if (s.state === SLOT_QUEUED && s.port === port && s.address === address && (s.giveUpAt < 0 || now < s.giveUpAt) && (next === undefined || s.seq < next.seq)) next = s;
 			}
 			if (next === undefined) return;
 			room--;
-			next.giveUpAt = now + next.waitMs;
+			if (next.giveUpAt < 0) next.giveUpAt = now + next.waitMs; // a renewal: from its sending
 			if (next.confirmable) {
 				next.state = SLOT_WAIT_ACK;
 				// §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR.
@@ -131,7 +139,8 @@ export class ClientExchanges {
 				next.retransmitAt = now + next.timeoutMs;
 			} else {
 				next.state = SLOT_WAIT_RESPONSE;
-				next.retransmitAt = -1;
+				// Counts toward NSTART until then (see #outstanding).
+				next.retransmitAt = now + Math.max(core.tuning.ackTimeoutMs, (next.length * 1000) / core.tuning.probingRate);
 			}
 			if (!core.send(next.buf, next.length, next.address, next.port)) this.#sendFailed(next, now);
 			// RFC 7967: a NON request that wants no response is done once sent (at the next tick).
@@ -287,7 +296,18 @@ export class ClientExchanges {
 				continue;
 			}
 			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
-				this.finish(s, null, s.sendFailed ? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port) : new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
+				const error = s.sendFailed
+					? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port)
+					: s.state === SLOT_QUEUED
+						? new CoapError("COAP_TIMEOUT", "not sent before the request timeout: earlier requests to " + s.address + " port " + s.port + " still outstanding (NSTART " + core.tuning.nstart + ")")
+						: new CoapError("COAP_TIMEOUT", "no response before the request timeout");
+				this.finish(s, null, error);
+				continue;
+			}
+			if (s.state === SLOT_WAIT_RESPONSE && s.retransmitAt >= 0 && now >= s.retransmitAt) {
+				// A NON request no longer counts toward NSTART: requests queued behind it may go.
+				s.retransmitAt = -1;
+				this.startQueued(now, s.address, s.port);
 				continue;
 			}
 			if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {

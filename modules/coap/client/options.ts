@@ -5,7 +5,8 @@
  */
 import { CODE_GET, parseCode } from "../constants.js";
 import { CoapError } from "../errors.js";
-import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_NO_RESPONSE, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_NO_RESPONSE, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_PORT, OPT_URI_QUERY } from "../options.js";
+import { normalizeAddress } from "../uri/address.js";
 import { parseCoapUri } from "../uri/uri.js";
 import type { MessageWriter } from "../wire/writer.js";
 import { COAP_PORT } from "../constants.js";
@@ -84,6 +85,8 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 			if (address === undefined) throw new CoapError("COAP_BAD_URI", "host name " + u.host + " needs resolving: pass `address` as well");
 		}
 		address ??= u.host;
+		// RFC 7252 §6.4 step 6: a destination port other than the URI's port → Uri-Port.
+		if (port !== undefined && port !== u.port) options.push([OPT_URI_PORT, u.port]);
 		port ??= u.port;
 		for (const s of u.path) options.push([OPT_URI_PATH, s]);
 		for (const q of u.query) options.push([OPT_URI_QUERY, q]);
@@ -107,6 +110,8 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		options.push([OPT_ECHO, o.echo]);
 	}
 	for (const extra of o.options ?? []) options.push([extra[0], extra[1]]);
+	// The form the socket reports sources in (uri/address.ts), so the response matches (§5.3.2).
+	address = normalizeAddress(address);
 	// Stable sort by number keeps repeated options (Uri-Path ...) in order.
 	options.sort((a, b) => a[0] - b[0]);
 	const dest = port ?? COAP_PORT;

@@ -104,6 +104,18 @@ export class ServerSlot extends Slot {
 	observeResource: Resource | null = null;
 	/** The observer whose confirmable notification this slot retransmits, or null. */
 	observer: Observer | null = null;
+	/**
+	 * The observer's generation when the notification was sent: an entry freed and given to
+	 * another registration meanwhile has another one, and nothing done to this slot (Reset,
+	 * give-up, acknowledgement) may touch that registration (see `slotObserver`).
+	 */
+	observerGeneration = 0;
+
+	/** The registration this slot's notification belongs to, if it is still the same one; else null. */
+	currentObserver(): Observer | null {
+		const o = this.observer;
+		return o !== null && o.inUse && o.generation === this.observerGeneration ? o : null;
+	}
 
 	constructor(buf: Uint8Array, maxOptions: number) {
 		super(buf);

@@ -115,11 +115,14 @@ export class ServerExchanges {
 		// §5.2.2: separate response, sent as CON and retransmitted from the slot's buffer.
 		const w = core.slotWriter;
 		w.buf = slot.buf;
-		responder.register(v, slot.response, slot.address, slot.port);
-		const length = writer.write(w, TYPE_CON, core.nextMid(), v, slot.response);
+		const mid = core.nextMid();
+		let length = writer.write(w, TYPE_CON, mid, v, slot.response);
+		length = responder.register(w, TYPE_CON, mid, v, slot.response, slot.address, slot.port, length);
 		w.buf = core.tx;
+		const quiet = suppressed(v, writer.lastCode);
+		if (transfer !== null && !quiet) responder.rememberUpload(transfer, slot.buf, length);
 		writer.afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
-		if (suppressed(v, writer.lastCode)) {
+		if (quiet) {
 			this.free(slot); // RFC 7967: the empty ACK was all the client wanted
 			return;
 		}
@@ -136,9 +139,9 @@ export class ServerExchanges {
 	}
 
 	free(slot: ServerSlot): void {
-		const o = slot.observer;
+		const o = slot.currentObserver();
 		// An observation that ended with an error notification is forgotten once that is done.
-		if (o !== null && o.inUse && o.resource === null) this.#core.observers.remove(o);
+		if (o !== null && o.resource === null) this.#core.observers.remove(o);
 		slot.observer = null;
 		slot.state = SLOT_FREE;
 		slot.generation++;
@@ -164,7 +167,8 @@ export class ServerExchanges {
 			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
 				// §4.2: the peer rejected our separate response; RFC 7641 §3.6: a Reset to a
 				// notification ends the observation.
-				if (s.observer !== null) this.#core.observers.remove(s.observer);
+				const o = s.currentObserver();
+				if (o !== null) this.#core.observers.remove(o);
 				this.free(s);
 				return true;
 			}
@@ -210,7 +214,8 @@ export class ServerExchanges {
 				if (s.retransmits >= core.tuning.maxRetransmit) {
 					// §4.2: give up on the separate response; RFC 7641 §4.5: an unacknowledged
 					// confirmable notification ends the observation.
-					if (s.observer !== null) core.observers.remove(s.observer);
+					const o = s.currentObserver();
+					if (o !== null) core.observers.remove(o);
 					this.free(s);
 					continue;
 				}

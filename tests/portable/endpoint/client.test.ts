@@ -357,23 +357,27 @@ describe("endpoint: client message layer (raw peers as servers)", () => {
 		w.close();
 	});
 
-	it("the timeout of a request queued behind NSTART counts from its transmission, not from request()", async () => {
+	it("a queued request's timeout runs from request(); a lost NON counts toward NSTART only for its size / PROBING_RATE (RFC 7252 §4.7)", async () => {
 		const w = new World();
 		const client = clientOf(w);
-		w.peer(SERVER, COAP); // silent
-		const a = track(w.net, client.request({ address: SERVER, path: "/a", confirmable: false, timeoutMs: 4000 }));
-		const b = track(w.net, client.request({ address: SERVER, path: "/b", confirmable: false, timeoutMs: 4000 }));
-		const con = track(w.net, client.request({ address: SERVER, path: "/c", timeoutMs: 5000 }));
+		w.peer(SERVER, COAP); // silent: the NON is lost
+		const a = track(w.net, client.request({ address: SERVER, path: "/a", confirmable: false }));
+		const quick = track(w.net, client.request({ address: SERVER, path: "/c", timeoutMs: 1000 }));
+		const slow = track(w.net, client.request({ address: SERVER, path: "/d", timeoutMs: 30000 }));
 		await w.net.runUntilIdle();
-		assert.equal(errorCode(a), "COAP_TIMEOUT");
-		assert.equal(errorCode(b), "COAP_TIMEOUT");
-		assert.equal(errorCode(con), "COAP_TIMEOUT");
+		assert.equal(errorCode(quick), "COAP_TIMEOUT");
+		assert.equal(quick.time, 1000, "the queued CON fails after its own 1000 ms, counted from the call");
+		assert.match(String(quick.error), /not sent/);
 		const sends = w.sent(CLIENT);
-		assert.equal(sends[1]!.time, 4000, "b goes out when a gives up");
-		assert.equal(b.time, 8000, "and waits its own 4000 ms");
-		assert.equal(sends[2]!.time, 8000, "the CON goes out when b gives up");
-		assert.equal(con.time, 13000, "and gives up after its 5000 ms (with its retransmissions in between)");
-		assert.ok(sends.length >= 4, "the CON was retransmitted before its timeout");
+		// The NON is 10 bytes (4 header, 4 token, /a): at PROBING_RATE 1 byte/s it stops being
+		// expected after 10 s; the CON queued behind it goes out then (never the expired one).
+		assert.deepEqual(sends.slice(0, 2).map((e) => e.time), [0, 10000]);
+		assert.equal(decode(sends[1]!.bytes).options.map((o) => text(o.value)).join("/"), "d");
+		assert.equal(errorCode(slow), "COAP_TIMEOUT");
+		assert.equal(slow.time, 30000, "the whole request, queueing included, within its timeoutMs");
+		assert.equal(errorCode(a), "COAP_TIMEOUT");
+		assert.equal(a.time, 93000, "the NON itself still waits requestTimeoutMs for a late response");
+		assert.equal(client.clientSlotsInUse, 0);
 		w.close();
 	});
 
