@@ -16,6 +16,7 @@ import { DUP_EMPTY_ACK, DUP_RESET } from "../messaging/dedup.js";
 import { ClientSlot, SLOT_FREE, SLOT_OBSERVING, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE } from "../messaging/slots.js";
 import type { Observation } from "./observation.js";
 import { writeRequestBody, type EncodedRequest } from "./options.js";
+import { optionName } from "../options.js";
 import { ClientResponse } from "./response.js";
 
 export class ClientExchanges {
@@ -50,6 +51,7 @@ export class ClientExchanges {
 		slot.cancelled = null;
 		slot.seq = ++this.#seq;
 		slot.sendFailed = false;
+		slot.rejected = null;
 		slot.length = length;
 		slot.address = r.address;
 		slot.port = r.port;
@@ -261,25 +263,36 @@ export class ClientExchanges {
 			if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
 				core.dedup.setState(e, DUP_RESET);
 				core.sendEmpty(TYPE_RST, v.mid, address, port);
-				if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
-					this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
-				}
+				if (slot !== undefined) this.#unreadable(slot, st);
 				return undefined;
 			}
 			core.dedup.setState(e, DUP_EMPTY_ACK);
 			core.sendEmpty(TYPE_ACK, v.mid, address, port);
 		} else if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
-			// §5.3.2: a NON response nobody waits for may be rejected with Reset; an ACK
-			// carrying an unknown or bad response is ignored (its request will time out).
+			// §5.3.2: a NON response nobody waits for may be rejected with Reset.
 			if (type === TYPE_NON) core.sendEmpty(TYPE_RST, v.mid, address, port);
-			// A response we wait for but cannot read whole (more options than maxOptions) ends
-			// the request with a clear error rather than a timeout.
-			if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
-				this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
-			}
+			if (slot !== undefined) this.#unreadable(slot, st);
 			return undefined;
 		}
 		return slot;
+	}
+
+	/**
+	 * A response matching `slot`'s request was rejected. One with more options than maxOptions
+	 * cannot be read whole: the request ends with COAP_BAD_RESPONSE. One with an unrecognised
+	 * critical option (§5.4.1; e.g. OSCORE's when nothing unprotected it) is rejected and the
+	 * request waits on for an acceptable one (a forged response cannot end it), but its timeout
+	 * then says what was refused. A response with a format error is ignored, as if lost.
+	 */
+	#unreadable(slot: ClientSlot, st: number): void {
+		const core = this.#core;
+		if (st === E_TOO_MANY_OPTIONS) {
+			this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
+			return;
+		}
+		if (st < 0) return;
+		const bad = core.view.firstBadCritical();
+		slot.rejected = "a response with the unrecognised critical option " + optionName(core.view.optNumber[bad]!) + " was rejected (RFC 7252 §5.4.1)";
 	}
 
 	/** The client part of Endpoint.handleTimeout: retransmissions, give-ups, renewals. */
@@ -300,7 +313,7 @@ export class ClientExchanges {
 					? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port)
 					: s.state === SLOT_QUEUED
 						? new CoapError("COAP_TIMEOUT", "not sent before the request timeout: earlier requests to " + s.address + " port " + s.port + " still outstanding (NSTART " + core.tuning.nstart + ")")
-						: new CoapError("COAP_TIMEOUT", "no response before the request timeout");
+						: new CoapError("COAP_TIMEOUT", "no response before the request timeout" + (s.rejected === null ? "" : "; " + s.rejected));
 				this.finish(s, null, error);
 				continue;
 			}
@@ -313,7 +326,7 @@ export class ClientExchanges {
 			if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
 				if (s.retransmits >= core.tuning.maxRetransmit) {
 					// §4.2: MAX_RETRANSMIT reached: give up.
-					this.finish(s, null, new CoapError("COAP_TIMEOUT", "no ACK after " + (s.retransmits + 1) + " transmissions"));
+					this.finish(s, null, new CoapError("COAP_TIMEOUT", "no ACK after " + (s.retransmits + 1) + " transmissions" + (s.rejected === null ? "" : "; " + s.rejected)));
 					continue;
 				}
 				s.retransmits++;

@@ -66,6 +66,8 @@ export class ClientSlot extends Slot {
 	seq = 0;
 	/** The socket refused to send the request: it fails with COAP_SOCKET. */
 	sendFailed = false;
+	/** Why a response matching this request was rejected (said when the request times out), or null. */
+	rejected: string | null = null;
 	/** RFC 7641: the observation this slot's token belongs to, or null for a plain request. */
 	observation: Observation | null = null;
 	/** False when No-Response suppresses every response class (RFC 7967). */
