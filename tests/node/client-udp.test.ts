@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Endpoint } from "../../modules/coap/endpoint.js";
 import { CoapError } from "../../modules/coap/errors.js";
 import { openEndpoint } from "../../hosts/node/ports.js";
-import { ACK, CON, NON, RST, RawPeer, header, killAll, sleep, xscoap, type Reply } from "./helpers.js";
+import { ACK, CON, NON, RST, RawPeer, haveIpv6Loopback, header, killAll, sleep, xscoap, type Reply } from "./helpers.js";
 
 /** Builds a response to the request in `req`: type, code byte, MID, the request's token, payload. */
 function response(req: Reply, type: number, code: number, mid: number, payload = ""): Uint8Array {
@@ -173,5 +173,30 @@ describe("xscoap client against a scripted UDP peer", function () {
 		await request();
 		ep.close();
 		await assert.rejects(p, (e: unknown) => e instanceof CoapError && e.code === "COAP_CLOSED");
+	});
+});
+
+describe("xscoap client: address forms over real UDP loopback (issue 8, defect 9)", function () {
+	this.timeout(20000);
+
+	it("[0:0:0:0:0:0:0:1], [::1%25lo] and [::ffff:127.0.0.1] reach a server and their responses match", async () => {
+		const { Router } = await import("../../modules/coap/server/router.js");
+		const router = new Router();
+		router.add("/hello", { get: (_q, res) => res.send(0x45, "hi") });
+		const six = await haveIpv6Loopback();
+		const server = await openEndpoint({ address: six ? "::" : "0.0.0.0", router });
+		const client = await openEndpoint({ address: six ? "::" : "0.0.0.0" });
+		try {
+			const uris = ["coap://[::ffff:127.0.0.1]:" + server.port + "/hello", "coap://127.0.0.1:" + server.port + "/hello"];
+			if (six) uris.push("coap://[0:0:0:0:0:0:0:1]:" + server.port + "/hello", "coap://[::1%25lo]:" + server.port + "/hello", "coap://[0000::0001]:" + server.port + "/hello");
+			for (const u of uris) {
+				const res = await client.request({ uri: u, timeoutMs: 3000 });
+				assert.equal(res.text(), "hi", u);
+			}
+			assert.ok(six || uris.length === 2);
+		} finally {
+			client.close();
+			server.close();
+		}
 	});
 });

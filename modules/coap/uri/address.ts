@@ -9,7 +9,9 @@
  *   - an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) as its IPv4 address:
  *     that is the address its datagrams come from (a dual-stack socket reports them so);
  *   - a zone (RFC 4007 §11; "%25" in a URI, RFC 6874 §2, is decoded by the URI parser) kept
- *     after a "%", as the socket reports it.
+ *     after a "%" for link-local unicast (fe80::/10) and interface- and link-local multicast
+ *     (ff01::/16, ff02::/16) addresses, and dropped for any other: sockets report a zone only
+ *     for those (the kernel sets a scope ID only there), so "::1%lo" arrives as "::1".
  * Text that is not a numeric address (a host name) is returned unchanged. Canonical input is
  * returned as the same string: the per-datagram path allocates nothing then.
  * Leaves out: IPv4 forms other than dotted quads (inet_aton's "127.1", octal, hex).
@@ -91,13 +93,16 @@ export class AddressNormalizer {
 			if (i > 0 && i !== best + bestLength) out[n++] = 0x3a;
 			n = hex(out, n, g[i]!);
 		}
-		// Same as the input (up to the zone)? Then the input is canonical: no new string.
-		let same = n === end;
+		// A zone means something for link-local scopes only (RFC 4007 §6).
+		const scoped = (g[0]! & 0xffc0) === 0xfe80 || g[0] === 0xff01 || g[0] === 0xff02;
+		const keepZone = zoneAt >= 0 && scoped;
+		// Same as the input (with its zone, if kept)? Then the input is canonical: no new string.
+		let same = n === end && (zoneAt < 0 || keepZone);
 		for (let i = 0; same && i < n; i++) if (s.charCodeAt(i) !== out[i]) same = false;
 		if (same) return s;
 		let t = "";
 		for (let i = 0; i < n; i++) t += String.fromCharCode(out[i]!);
-		return zoneAt < 0 ? t : t + s.slice(zoneAt);
+		return keepZone ? t + s.slice(zoneAt) : t;
 	}
 
 	/** RFC 4291 §2.2 text forms (with "::" and a trailing dotted IPv4) into the 8 groups. */

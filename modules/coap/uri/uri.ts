@@ -45,9 +45,9 @@ export function parseCoapUri(text: string): CoapUri | string {
 			host = host.slice(0, zone);
 		}
 		// One canonical form (RFC 5952), as the socket reports sources: responses then match.
-		const canonical = host.indexOf("%") < 0 ? new AddressNormalizer().ipv6(host) : null;
+		const canonical = host.indexOf("%") < 0 ? new AddressNormalizer().ipv6(host + zoneId) : null;
 		if (canonical === null) return "bad IPv6 literal in " + text;
-		host = canonical + (canonical.indexOf(".") < 0 ? zoneId : "");
+		host = canonical;
 		literal = true;
 	} else {
 		if (host.length === 0) return "missing host in " + text;
