@@ -38,6 +38,21 @@ function source(): Source {
 	};
 }
 
+/** An observable /obs whose handler never settles while `state.hang` is set. */
+function hanging(): { router: Router; res: Resource; state: { hang: boolean; value: number } } {
+	const router = new Router();
+	const state = { hang: false, value: 0 };
+	const res = router.add("/obs", {
+		obs: true,
+		get(_q, r) {
+			if (state.hang) return new Promise<void>(() => {}); // never settles
+			r.send(c("2.05"), "v" + state.value);
+			return undefined;
+		},
+	});
+	return { router, res, state };
+}
+
 function server(w: World, src: Source, tuning = {}, limits = {}, extra = {}): Endpoint {
 	return w.endpoint(SERVER, { router: src.router, tuning, limits, ...extra });
 }
@@ -167,17 +182,7 @@ describe("observe: registrations are exact (issue 8, defects 3, 4, 7)", () => {
 
 	it("notification handlers that never settle are given up on after handlerTimeoutMs: 5.03 ends each observation, the entries are freed, new observers register (defect 7)", async () => {
 		const w = new World();
-		const router = new Router();
-		let hang = false;
-		let value = 0;
-		const res = router.add("/obs", {
-			obs: true,
-			get(_q, r) {
-				if (hang) return new Promise<void>(() => {}); // never settles
-				r.send(c("2.05"), "v" + value);
-				return undefined;
-			},
-		});
+		const { router, res, state } = hanging();
 		const ep = w.endpoint(SERVER, { router, tuning: { handlerTimeoutMs: 10000 } });
 		const watchers: Watcher[] = [];
 		for (let i = 0; i < 4; i++) {
@@ -186,11 +191,11 @@ describe("observe: registrations are exact (issue 8, defects 3, 4, 7)", () => {
 			watchers.push(wt);
 		}
 		assert.equal(ep.observersInUse, 4);
-		hang = true;
-		value++;
+		state.hang = true;
+		state.value++;
 		res.changed();
 		await w.net.runFor(5000);
-		hang = false; // the handler is fixed; the hung runs stay hung
+		state.hang = false; // the handler is fixed; the hung runs stay hung
 		assert.equal(ep.observersInUse, 4);
 		await w.net.runFor(10000);
 		for (const wt of watchers) {
@@ -205,7 +210,7 @@ describe("observe: registrations are exact (issue 8, defects 3, 4, 7)", () => {
 		const fifth = new Watcher(w, w.peer(CLIENT), "f00d0009");
 		const r = await fifth.get("/obs", 0);
 		assert.ok(optUint(r, OPT_OBSERVE) >= 0, "a new client registers");
-		value++;
+		state.value++;
 		res.changed();
 		await w.net.runFor(1000);
 		assert.deepEqual(fifth.texts(), ["v2"]);
@@ -215,28 +220,18 @@ describe("observe: registrations are exact (issue 8, defects 3, 4, 7)", () => {
 
 	it("a re-registration while its notification handler hangs starts afresh (defect 7)", async () => {
 		const w = new World();
-		const router = new Router();
-		let hang = false;
-		let value = 0;
-		const res = router.add("/obs", {
-			obs: true,
-			get(_q, r) {
-				if (hang) return new Promise<void>(() => {});
-				r.send(c("2.05"), "v" + value);
-				return undefined;
-			},
-		});
+		const { router, res, state } = hanging();
 		const ep = w.endpoint(SERVER, { router });
 		const a = new Watcher(w, w.peer(PEER), "abab0001");
 		await a.get("/obs", 0);
-		hang = true;
-		value++;
+		state.hang = true;
+		state.value++;
 		res.changed();
 		await w.net.runFor(100);
-		hang = false;
+		state.hang = false;
 		const again = await a.get("/obs", 0);
 		assert.equal(text(again), "v1");
-		value++;
+		state.value++;
 		res.changed();
 		await w.net.runFor(1000);
 		assert.deepEqual(a.texts(), ["v2"], "notifications flow again at once");
