@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Child, RawPeer, XSCOAP, freeUdpPort, haveIpv6Loopback, header, killAll, startXscoapServer, xscoap, type RunResult, type XscoapServer } from "./helpers.js";
+import { COMMANDS, registryProblems } from "../../hosts/node/cli/registry.js";
+import { Child, ROOT, RawPeer, XSCOAP, freeUdpPort, haveIpv6Loopback, header, killAll, startXscoapServer, xscoap, type RunResult, type XscoapServer } from "./helpers.js";
 
 /** Asserts a usage error: exit 2, nothing on stdout, and stderr starting with one "error: ..." line. */
 function assertUsageError(r: RunResult, pattern: RegExp): void {
@@ -87,34 +88,33 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			assert.equal(g.stdout, b.stdout);
 		});
 
-		for (const [given, number] of [
-			["50", 50],
-			["json", 50],
-			["application/json", 50],
-			["0", 0],
-			["text/plain", 0],
-			["60", 60],
-			["cbor", 60],
+		for (const [given, name] of [
+			["50", "application/json"],
+			["json", "application/json"],
+			["application/json", "application/json"],
+			["0", "text/plain;charset=utf-8"],
+			["text/plain", "text/plain;charset=utf-8"],
+			["text/plain; charset=utf-8", "text/plain;charset=utf-8"],
+			["60", "application/cbor"],
+			["cbor", "application/cbor"],
+			["65000", "65000"],
 		] as const) {
-			it("--content-format " + given + " is sent as Content-Format " + number + " (echoed back)", async () => {
-				const r = await xscoap(["post", base + "/echo", "--payload", "{}", "--content-format", given, "-v"]);
+			it("--content-format " + given + " is sent as Content-Format " + name + " (echoed back, shown by name with -v)", async () => {
+				const r = await xscoap(["post", base + "/echo", "--payload", "{}", "--content-format", given, "-v", "--raw"]);
 				assert.equal(r.code, 0, r.stderr);
 				assert.equal(r.stdout, "{}");
-				assert.match(r.stderr, new RegExp("^-> .* CON POST .*Content-Format:" + number + " ", "m"));
-				assert.match(r.stderr, new RegExp("^<- .* ACK 2\\.04 .*Content-Format:" + number + " ", "m"));
+				const cf = name.replace(/[.+]/g, "\\$&");
+				assert.match(r.stderr, new RegExp("^-> .* CON POST .*Content-Format:" + cf + "[, ]", "m"));
+				assert.match(r.stderr, new RegExp("^<- .* ACK 2\\.04 Changed .*Content-Format:" + cf + "[, ]", "m"));
 			});
 		}
 
-		for (const [given, number] of [
-			["0", 0],
-			["text/plain", 0],
-			["TEXT/PLAIN", 0],
-		] as const) {
-			it("--accept " + given + " on /hello (text/plain) → 2.05, Accept:" + number + " sent", async () => {
+		for (const given of ["0", "text/plain", "TEXT/PLAIN", "text/plain;charset=utf-8", "text/plain; charset=\"utf-8\"", "text"]) {
+			it("--accept " + given + " on /hello (text/plain) → 2.05, Accept:text/plain;charset=utf-8 sent", async () => {
 				const r = await xscoap(["get", base + "/hello", "--accept", given, "-v"]);
 				assert.equal(r.code, 0, r.stderr);
 				assert.equal(r.stdout, "Hello, world!");
-				assert.match(r.stderr, new RegExp("^-> .*Accept:" + number + "(\\s|$)", "m"));
+				assert.match(r.stderr, /^-> .*Accept:text\/plain;charset=utf-8( |,|$)/m);
 			});
 		}
 
@@ -162,8 +162,8 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			const inn = lines.filter((l) => l.startsWith("<- "));
 			assert.equal(out.length, 1, r.stderr);
 			assert.equal(inn.length, 1, r.stderr);
-			assert.match(out[0]!, new RegExp("^-> 127\\.0\\.0\\.1:" + server.port + ' CON PUT mid=0x[0-9a-f]{4} token=[0-9a-f]+ Uri-Path:"echo" Content-Format:0 \\| 7 bytes: "verbose"$'));
-			assert.match(inn[0]!, new RegExp("^<- 127\\.0\\.0\\.1:" + server.port + ' ACK 2\\.04 mid=0x[0-9a-f]{4} token=[0-9a-f]+ .*"verbose"$'));
+			assert.match(out[0]!, new RegExp("^-> 127\\.0\\.0\\.1:" + server.port + ' CON PUT mid=0x[0-9a-f]{4} token=[0-9a-f]+ \\[ Uri-Path:"echo", Content-Format:text/plain;charset=utf-8 \\] :: 7 bytes "verbose"$'));
+			assert.match(inn[0]!, new RegExp("^<- 127\\.0\\.0\\.1:" + server.port + ' ACK 2\\.04 Changed mid=0x[0-9a-f]{4} token=[0-9a-f]+ .*:: 7 bytes "verbose"$'));
 			// The ACK carries the request's MID and token (piggybacked, RFC 7252 §5.2.1).
 			const mid = (l: string) => /mid=(0x[0-9a-f]+) token=([0-9a-f]+)/.exec(l)!.slice(1).join(" ");
 			assert.equal(mid(inn[0]!), mid(out[0]!));
@@ -181,8 +181,8 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			assert.equal(one.code, 0, one.stderr);
 			assert.ok(one.stdout.startsWith('</time>;rt="xscoap.time"'), one.stdout);
 			assert.equal(one.stdout.split("</").length - 1, 1, one.stdout);
-			assert.match(one.stderr, /^-> .*Uri-Path:"\.well-known" Uri-Path:"core" Uri-Query:"rt=xscoap\.time"/m);
-			assert.match(one.stderr, /^   Content-Format: 40$/m);
+			assert.match(one.stderr, /^-> .*Uri-Path:"\.well-known", Uri-Path:"core", Uri-Query:"rt=xscoap\.time"/m);
+			assert.match(one.stderr, /^<- .* ACK 2\.05 Content .*Content-Format:application\/link-format/m);
 		});
 
 		it("a 4.04 exits 1 with the code on stderr", async () => {
@@ -273,12 +273,44 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 		}
 
 		it("-h / --help / help print the usage on stdout and exit 0", async () => {
-			for (const a of [["-h"], ["--help"], ["help"], ["get", "--help"]]) {
+			for (const a of [["-h"], ["--help"], ["help"]]) {
 				const r = await xscoap(a);
 				assert.equal(r.code, 0, a.join(" "));
-				assert.match(r.stdout, /^usage:/);
+				assert.match(r.stdout, /^usage: xscoap COMMAND/);
 				assert.match(r.stdout, /xscoap serve/);
+				assert.match(r.stdout, /^exit status:$/m);
 			}
+		});
+	});
+
+	describe("help and the command registry", () => {
+		it("every command's --help lists its options and the exit statuses; request commands list the content formats", async () => {
+			for (const c of COMMANDS) {
+				const r = await xscoap([c.names[0]!, "--help"]);
+				assert.equal(r.code, 0, c.names[0] + ": " + r.stderr);
+				assert.match(r.stdout, new RegExp("^usage: xscoap " + c.names.join("\\|")));
+				for (const o of c.options) assert.ok(r.stdout.includes(o.names.join(", ")), c.names[0] + " --help lacks " + o.names[0]);
+				assert.match(r.stdout, /^exit status:$/m);
+			}
+			const get = await xscoap(["get", "--help"]);
+			assert.match(get.stdout, /^ +40 {2}application\/link-format$/m);
+			assert.match(get.stdout, /^ +0 {2}text\/plain; charset=utf-8$/m);
+			assert.equal((await xscoap(["help", "serve"])).stdout, (await xscoap(["serve", "-h"])).stdout);
+		});
+
+		it("--version prints the package's version", async () => {
+			const r = await xscoap(["--version"]);
+			assert.equal(r.code, 0);
+			assert.equal(r.stdout, "xscoap " + JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version + "\n");
+		});
+
+		it("the registry names each command once and gives every option one arity", () => {
+			assert.deepEqual(registryProblems(), []);
+			const clash = registryProblems([
+				{ names: ["a"], synopsis: "", summary: "", options: [{ names: ["--x"], help: "" }], run: async () => 0 },
+				{ names: ["b", "a"], synopsis: "", summary: "", options: [{ names: ["--x"], value: "V", help: "" }], run: async () => 0 },
+			]);
+			assert.equal(clash.length, 2, clash.join("; "));
 		});
 	});
 
