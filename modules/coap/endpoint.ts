@@ -32,7 +32,7 @@ import type { RequestOptions } from "./client/options.js";
 import type { ClientResponse } from "./client/response.js";
 import { CODE_EMPTY, TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST, isRequest, isResponse } from "./constants.js";
 import { E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.js";
-import type { Datagram, Ports, UdpSocket } from "./host.js";
+import type { Datagram, PeerUnreachable, Ports, UdpSocket } from "./host.js";
 import { Core } from "./messaging/core.js";
 import { SLOT_FREE } from "./messaging/slots.js";
 import { Notifier } from "./observe/notifier.js";
@@ -339,8 +339,17 @@ export class Endpoint implements ChangeListener {
 		return n;
 	}
 
-	/** Called by the socket when it fails. */
+	/**
+	 * Called by the socket when it fails, or when the network reported a peer unreachable
+	 * (host.ts PeerUnreachable): then the client's requests toward that peer end with
+	 * COAP_UNREACHABLE, and the socket is still in use.
+	 */
 	socketError(e: unknown): void {
+		const u = e as Partial<PeerUnreachable> | null;
+		if (u !== null && typeof u === "object" && typeof u.unreachable === "string" && typeof u.address === "string" && typeof u.port === "number") {
+			if (!this.#core.closed) this.#clientExchanges.unreachable(u as PeerUnreachable);
+			return;
+		}
 		this.#core.onError?.(e);
 	}
 }

@@ -51,7 +51,7 @@ export interface Command {
 
 /** Exit statuses (also listed by `--help`). */
 export const EXIT_OK = 0;
-/** A response came, with a code other than 2.xx. */
+/** A response came, with a code other than 2.xx (or, to --observe, a first response without Observe). */
 export const EXIT_RESPONSE = 1;
 /** The command line was wrong (one line on stderr). */
 export const EXIT_USAGE = 2;
@@ -62,7 +62,7 @@ export const EXIT_DEREGISTRATION = 4;
 
 export const EXIT_STATUSES: readonly (readonly [number, string])[] = Object.freeze([
 	[EXIT_OK, "success: a 2.xx response (or a server that stopped on SIGINT/SIGTERM)"],
-	[EXIT_RESPONSE, "a response with another code (4.xx, 5.xx; printed on stderr with its name)"],
+	[EXIT_RESPONSE, "a response with another code (4.xx, 5.xx; printed on stderr with its name), or to --observe a response without Observe (the resource is not observable)"],
 	[EXIT_USAGE, "usage error (one line on stderr)"],
 	[EXIT_NO_RESPONSE, "no response: timeout, Reset, host or port unreachable, socket or file error, port in use"],
 	[EXIT_DEREGISTRATION, "an observation was stopped but its deregistration got no answer"],
