@@ -40,6 +40,7 @@ import { ServerBlocks } from "./server/blockwise.js";
 import { Dispatcher } from "./server/dispatch.js";
 import { ServerExchanges } from "./server/exchanges.js";
 import { Responder } from "./server/responder.js";
+import type { CoapRequest } from "./server/request.js";
 import type { ChangeListener, Resource, Router } from "./server/router.js";
 import { ResponseWriter } from "./server/writer.js";
 import type { Limits, Tuning } from "./tuning.js";
@@ -264,9 +265,9 @@ export class Endpoint implements ChangeListener {
 
 	// ---------------------------------------------------------------- server
 
-	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2). */
-	resourceChanged(resource: Resource): void {
-		this.#notifier.resourceChanged(resource);
+	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2), those `match` accepts when given. */
+	resourceChanged(resource: Resource, match?: (request: CoapRequest) => boolean): void {
+		this.#notifier.resourceChanged(resource, match);
 	}
 
 	/** Observers in use (tests and diagnostics). */

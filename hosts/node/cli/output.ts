@@ -32,8 +32,8 @@ export function payloadStyle(raw: boolean, pretty: boolean): PayloadStyle {
 
 /**
  * Writes a response's payload to stdout: pretty (ends with a newline) or raw (the bytes, plus
- * a newline on a terminal when they do not end with one, or after each payload when
- * `separate` asks for one line per notification).
+ * a newline when they do not end with one, on a terminal or when `separate` asks for each
+ * notification on its own line).
  */
 export async function writePayload(res: ClientResponse, style: PayloadStyle, separate = false): Promise<void> {
 	const bytes = res.payload;
@@ -44,7 +44,8 @@ export async function writePayload(res: ClientResponse, style: PayloadStyle, sep
 		return;
 	}
 	if (bytes.length > 0) await writeAll(process.stdout, bytes);
-	if (separate || (process.stdout.isTTY && bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a)) await writeAll(process.stdout, "\n");
+	const endsLine = bytes.length > 0 && bytes[bytes.length - 1] === 0x0a;
+	if ((separate && !endsLine) || (process.stdout.isTTY && bytes.length > 0 && !endsLine)) await writeAll(process.stdout, "\n");
 }
 
 /** Replaces `file` with `bytes` (written beside it, then renamed, so readers never see half a file). */

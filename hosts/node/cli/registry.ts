@@ -4,6 +4,7 @@
  */
 import type { Command } from "./command.js";
 import { deviceCommand } from "./commands/device.js";
+import { fileserverCommand } from "./commands/fileserver.js";
 import { requestCommand } from "./commands/request.js";
 import { serveCommand } from "./commands/serve.js";
 
@@ -11,6 +12,7 @@ export const COMMANDS: readonly Command[] = Object.freeze([
 	requestCommand, // get post put delete fetch patch ipatch
 	serveCommand,
 	deviceCommand,
+	fileserverCommand,
 ]);
 
 /** The command answering to `name` (lower case), or undefined. */
