@@ -137,8 +137,8 @@ export class Child {
 	stderr = "";
 	readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-	constructor(cmd: string, args: readonly string[]) {
-		this.proc = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+	constructor(cmd: string, args: readonly string[], options: { cwd?: string } = {}) {
+		this.proc = spawn(cmd, args, { cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
 		children.add(this.proc);
 		this.proc.stdout!.setEncoding("utf8");
 		this.proc.stderr!.setEncoding("utf8");

@@ -31,7 +31,7 @@ export function wrap(text: string, indent: number, first = indent): string {
 function optionLine(o: OptionSpec): string {
 	const names = o.names.join(", ") + (o.value !== undefined ? " " + o.value : "");
 	const head = "  " + names;
-	if (head.length < 28) return wrap(o.help, 28, 0).replace(/^/, head.padEnd(28));
+	if (head.length < 28) return head.padEnd(28) + wrap(o.help, 28, 28).slice(28);
 	return head + "\n" + wrap(o.help, 28);
 }
 
@@ -46,7 +46,7 @@ export function formatsHelp(): string {
 /** The exit statuses section. */
 export function exitHelp(): string {
 	let s = "exit status:\n";
-	for (const [n, what] of EXIT_STATUSES) s += wrap(what, 6, 0).replace(/^/, "  " + n + "   ");
+	for (const [n, what] of EXIT_STATUSES) s += "  " + n + "   " + wrap(what, 6, 6).slice(6);
 	return s;
 }
 
