@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS, registryProblems } from "../../hosts/node/cli/registry.js";
-import { Child, ROOT, RawPeer, XSCOAP, freeUdpPort, haveIpv6Loopback, header, killAll, startXscoapServer, xscoap, type RunResult, type XscoapServer } from "./helpers.js";
+import { Child, ROOT, RawPeer, XSCOAP, run, freeUdpPort, haveIpv6Loopback, header, killAll, startXscoapServer, xscoap, type RunResult, type XscoapServer } from "./helpers.js";
 
 /** Asserts a usage error: exit 2, nothing on stdout, and stderr starting with one "error: ..." line. */
 function assertUsageError(r: RunResult, pattern: RegExp): void {
@@ -171,6 +171,14 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			const v2 = await xscoap(["get", base + "/hello", "--verbose"]);
 			assert.match(v2.stderr, /^-> /m);
 			assert.match(v2.stderr, /^<- /m);
+		});
+
+		it("--accept link-format (and application/link-format) on /.well-known/core", async () => {
+			for (const cf of ["link-format", "application/link-format", "40"]) {
+				const r = await xscoap(["get", base + "/.well-known/core", "--accept", cf, "-v"]);
+				assert.equal(r.code, 0, r.stderr);
+				assert.match(r.stderr, /^-> .*Accept:application\/link-format/m);
+			}
 		});
 
 		it("get /.well-known/core and ?rt=xscoap.time (Uri-Query from the URI) print link-format", async () => {
@@ -448,6 +456,30 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			} finally {
 				holder.close();
 			}
+		});
+
+		it("device and fileserver on a port in use: one error line each, exit 3", async () => {
+			const holder = dgram.createSocket("udp4");
+			const port = await new Promise<number>((resolve, reject) => {
+				holder.once("error", reject);
+				holder.bind({ port: 0, address: "127.0.0.1", exclusive: true }, () => resolve(holder.address().port));
+			});
+			try {
+				for (const args of [["device", "examples/sensor"], ["fileserver", tmp]]) {
+					const r = await xscoap([...args, "--bind", "127.0.0.1:" + port], { timeoutMs: 10000 });
+					assert.equal(r.code, 3, r.stderr);
+					assert.equal(r.stderr.match(/EADDRINUSE/g)?.length, 1, "reported once: " + r.stderr);
+					assert.match(r.stderr, new RegExp("^error: cannot listen on 127\\.0\\.0\\.1:" + port + ": ", "m"));
+				}
+			} finally {
+				holder.close();
+			}
+		});
+
+		it("examples/budget.mjs with a directory that has no manifest: one error line, exit 2, no stack trace", async () => {
+			const r = await run(process.execPath, ["examples/budget.mjs", join(tmp, "nothing-here")]);
+			assert.equal(r.code, 2);
+			assert.equal(r.stderr, "error: no manifest.json in " + join(tmp, "nothing-here") + "\n");
 		});
 
 		it("-v traces every datagram the server receives and sends", async () => {

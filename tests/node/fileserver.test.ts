@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Child, ROOT, XSCOAP, killAll, requireLibcoap, run, xscoap } from "./helpers.js";
+import { Child, XSCOAP, findAiocoap, killAll, requireLibcoap, run, xscoap } from "./helpers.js";
 
 interface FileServerChild {
 	child: Child;
@@ -25,21 +25,10 @@ async function startFileServer(dir: string, ...extra: string[]): Promise<FileSer
 	return { child, port, base: "coap://127.0.0.1:" + port };
 }
 
-/**
- * aiocoap's client, when a checkout is found ($AIOCOAP_DIR, ../aiocoap beside the repository,
- * or /work/aiocoap) and Python has what it imports (shared/tools/aiocoap/README.md); its
- * PYTHONPATH is set for the child processes.
- */
+/** aiocoap's client command, when aiocoap is here (helpers.ts findAiocoap). */
 function aiocoapClient(): string[] | undefined {
-	const dirs = [process.env.AIOCOAP_DIR, join(ROOT, "..", "aiocoap"), "/work/aiocoap"].filter((d): d is string => d !== undefined);
-	const dir = dirs.find((d) => existsSync(join(d, "aiocoap-client")));
-	if (dir === undefined) return undefined;
-	const stubs = [join(ROOT, "..", "shared", "tools", "aiocoap", "pystubs"), "/work/shared/tools/aiocoap/pystubs"].find((d) => existsSync(d));
-	const path = [dir, ...(stubs === undefined ? [] : [stubs]), ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(":");
-	const probe = spawnSync("python3", ["-c", "import aiocoap.cli.client"], { encoding: "utf8", env: { ...process.env, PYTHONPATH: path } });
-	if (probe.status !== 0) return undefined;
-	process.env.PYTHONPATH = path;
-	return ["python3", join(dir, "aiocoap-client")];
+	const dir = findAiocoap();
+	return dir === undefined ? undefined : ["python3", join(dir, "aiocoap-client")];
 }
 
 describe("xscoap fileserver", function () {
