@@ -118,16 +118,16 @@ export class Client {
 	}
 
 	/** RFC 7641 §3.6: deregisters with a GET carrying Observe=1 and the observation's token. */
-	#cancelObservation(slot: ClientSlot, generation: number): Promise<void> {
-		return new Promise<void>((resolve) => {
+	#cancelObservation(slot: ClientSlot, generation: number): Promise<CoapError | null> {
+		return new Promise<CoapError | null>((resolve) => {
 			const obs = slot.observation;
 			if (slot.generation !== generation || obs === null || !obs.active || this.#core.closed) {
-				resolve();
+				resolve(null);
 				return;
 			}
 			if (slot.cancelling) {
 				const before = slot.cancelled;
-				slot.cancelled = () => { before?.(); resolve(); };
+				slot.cancelled = (e) => { before?.(e); resolve(e); };
 				return;
 			}
 			const r = obs.request!;
@@ -135,7 +135,7 @@ export class Client {
 			const length = this.#exchanges.encodeInto(slot, { ...r, options, confirmable: true });
 			if (length < 0) {
 				this.#exchanges.finish(slot, null, null);
-				resolve();
+				resolve(null);
 				return;
 			}
 			slot.length = length;

@@ -11,6 +11,7 @@
  */
 import { TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST } from "../constants.js";
 import { CoapError, E_TOO_MANY_OPTIONS } from "../errors.js";
+import type { PeerUnreachable } from "../host.js";
 import type { Core } from "../messaging/core.js";
 import { DUP_EMPTY_ACK, DUP_RESET } from "../messaging/dedup.js";
 import { ClientSlot, SLOT_FREE, SLOT_OBSERVING, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE } from "../messaging/slots.js";
@@ -39,7 +40,10 @@ export class ClientExchanges {
 			throw new CoapError("COAP_CAPACITY", "all " + core.limits.clientExchanges + " client exchange slots are in use");
 		}
 		const now = core.ports.clock.now();
-		this.#newToken(slot);
+		if (r.token === null) this.#newToken(slot);
+		else if (!this.#setToken(slot, r.token)) {
+			throw new CoapError("COAP_CAPACITY", "token " + hex(r.token) + " is in use by another outstanding request");
+		}
 		slot.mid = core.nextMid();
 		const length = this.encodeInto(slot, r);
 		if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + core.limits.maxMessageSize);
@@ -104,6 +108,19 @@ export class ClientExchanges {
 			}
 			if (!clash) return;
 		}
+	}
+
+	/** §5.3.1: a token the application chose; false when an outstanding request uses it. */
+	#setToken(slot: ClientSlot, token: Uint8Array): boolean {
+		for (const o of this.#core.clients) {
+			if (o === slot || o.state === SLOT_FREE || o.tokenLength !== token.length) continue;
+			let same = true;
+			for (let i = 0; i < token.length; i++) if (o.token[i] !== token[i]) same = false;
+			if (same) return false;
+		}
+		slot.token.set(token);
+		slot.tokenLength = token.length;
+		return true;
 	}
 
 	/**
@@ -189,7 +206,9 @@ export class ClientExchanges {
 		if (obs !== null) {
 			if (response !== null) obs.deliverFinal(response);
 			else obs.end(cancelled !== null ? null : error);
-			cancelled?.();
+			// RFC 7641 §3.6: the deregistration was answered (a response, or a Reset: the server
+			// knows the token no more) or it was not (timeout, unreachable, endpoint closed).
+			cancelled?.(error === null || error.code === "COAP_RESET" ? null : error);
 			return;
 		}
 		if (response !== null) resolve!(response);
@@ -295,6 +314,20 @@ export class ClientExchanges {
 		slot.rejected = "a response with the unrecognised critical option " + optionName(core.view.optNumber[bad]!) + " was rejected (RFC 7252 §5.4.1)";
 	}
 
+	/**
+	 * The network reported address:port unreachable (host.ts PeerUnreachable): every request,
+	 * observation and deregistration toward it ends at once with COAP_UNREACHABLE instead of
+	 * retransmitting until its timeout (RFC 7252 §4.2 leaves the give-up to the implementation;
+	 * an ICMP error is a definite answer, RFC 1122 §4.1.3.3).
+	 */
+	unreachable(u: PeerUnreachable): void {
+		const address = this.#core.addresses.normalize(u.address); // as requests are addressed
+		for (const s of this.#core.clients) {
+			if (s.state === SLOT_FREE || s.onMulticastResponse !== null || s.port !== u.port || s.address !== address) continue;
+			this.finish(s, null, new CoapError("COAP_UNREACHABLE", u.message, u));
+		}
+	}
+
 	/** The client part of Endpoint.handleTimeout: retransmissions, give-ups, renewals. */
 	handleTimeout(now: number): void {
 		const core = this.#core;
@@ -344,4 +377,10 @@ export class ClientExchanges {
 			if (s.state !== SLOT_FREE) this.finish(s, null, new CoapError("COAP_CLOSED", "endpoint closed"), false);
 		}
 	}
+}
+
+function hex(b: Uint8Array): string {
+	let s = "";
+	for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
+	return s === "" ? "(empty)" : s;
 }

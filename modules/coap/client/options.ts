@@ -46,6 +46,12 @@ export interface RequestOptions {
 	/** RFC 9175 Echo value to send (the client also retries automatically when a server asks). */
 	echo?: Uint8Array;
 	/**
+	 * The token (RFC 7252 §5.3.1), 0..8 bytes; default a random 4-byte one. The request (and
+	 * its block-wise follow-ups) fails with COAP_CAPACITY while another outstanding request of
+	 * this endpoint uses the same token.
+	 */
+	token?: Uint8Array;
+	/**
 	 * Called after each block of a block-wise transfer (RFC 7959) with the bytes moved so far
 	 * and the total when known (Size1/Size2), else -1. `sending` is true for Block1.
 	 */
@@ -65,6 +71,8 @@ export interface EncodedRequest {
 	blockSzx: number;
 	/** False when No-Response suppresses every response class (RFC 7967). */
 	expectResponse: boolean;
+	/** The token asked for, or null for a random one. */
+	token: Uint8Array | null;
 	onProgress: ((bytes: number, total: number, sending: boolean) => void) | undefined;
 }
 
@@ -126,6 +134,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		if (!(o.blockSize >= 16 && o.blockSize <= 1024 && (o.blockSize & (o.blockSize - 1)) === 0)) throw new RangeError("blockSize must be a power of two 16..1024, got " + o.blockSize);
 		blockSzx = Math.log2(o.blockSize) - 4;
 	}
+	if (o.token !== undefined && !(o.token instanceof Uint8Array && o.token.length <= 8)) throw new TypeError("token must be a Uint8Array of 0..8 bytes (RFC 7252 §3)");
 	const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
 	if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0, got " + timeoutMs);
 	return {
@@ -138,6 +147,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		timeoutMs,
 		blockSzx,
 		expectResponse,
+		token: o.token === undefined ? null : o.token.slice(),
 		onProgress: o.onProgress,
 	};
 }

@@ -78,8 +78,8 @@ export class ClientSlot extends Slot {
 	multicastDone: ((count: number) => void) | null = null;
 	/** The slot carries a deregistration (Observe=1) of its observation. */
 	cancelling = false;
-	/** Settles cancel() once the deregistration is answered or given up. */
-	cancelled: (() => void) | null = null;
+	/** Settles cancel() once the deregistration is answered (null) or given up (the error). */
+	cancelled: ((error: CoapError | null) => void) | null = null;
 	/** How long to wait for the response, counted from the first transmission (not from queueing). */
 	waitMs = 0;
 	/** Promise settlement for the request() call using this slot. */

@@ -14,6 +14,7 @@ import { CODE_CONTENT, CODE_METHOD_NOT_ALLOWED, CODE_SERVICE_UNAVAILABLE, TYPE_C
 import type { Core } from "../messaging/core.js";
 import { SLOT_FREE, SLOT_WAIT_ACK, type ServerSlot } from "../messaging/slots.js";
 import { handlerFailed, suppressed } from "../server/responder.js";
+import type { CoapRequest } from "../server/request.js";
 import type { Resource } from "../server/router.js";
 import type { ResponseWriter } from "../server/writer.js";
 import { nextSequence } from "./freshness.js";
@@ -31,11 +32,22 @@ export class Notifier {
 		this.#writer = writer;
 	}
 
-	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2). */
-	resourceChanged(resource: Resource): void {
+	/**
+	 * Router callback: `resource` changed; notify its observers (RFC 7641 §4.2), or those whose
+	 * registering request `match` accepts (a subtree resource, router.ts).
+	 */
+	resourceChanged(resource: Resource, match?: (request: CoapRequest) => boolean): void {
 		if (this.#core.closed) return;
 		for (const o of this.#core.observers.observers) {
 			if (!o.inUse || o.resource !== resource) continue;
+			if (match !== undefined) {
+				// The stored request, as the handler will see it (parsing it again is harmless
+				// while an async notification is being built from it: the bytes are the same).
+				o.view.parse(o.request, o.requestLength);
+				o.req.address = o.address;
+				o.req.port = o.port;
+				if (!match(o.req)) continue;
+			}
 			// While a request is being answered (a handler calling changed()), the shared
 			// send-side state is in use: notify right after that response has gone out.
 			if (this.receiving) {

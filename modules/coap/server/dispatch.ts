@@ -157,7 +157,9 @@ export class Dispatcher {
 		req.port = port;
 		req.body = null;
 		const router = this.#router;
-		const resource = router?.match(v);
+		let resource = router?.match(v);
+		// RFC 6690 §4: /.well-known/core is generated unless registered exactly (not by a subtree).
+		if (resource !== undefined && resource.subtree && pathEquals(v, WELL_KNOWN) && resource.segments.length < 2) resource = undefined;
 		if (resource === undefined) {
 			if (router !== undefined && pathEquals(v, WELL_KNOWN)) {
 				// RFC 6690 §4: /.well-known/core is read with GET; any other method → 4.05 (§5.9.2.6).
