@@ -180,6 +180,7 @@ export class FileServer {
 		// One subtree resource at the root answers every path (router.ts).
 		this.resource = this.router.add("/", {
 			subtree: true,
+			conditional: true, // If-Match / If-None-Match per file, in #preconditions
 			obs: true,
 			ct: [],
 			rt: "tag:chrysn@fsfe.org,2022:fileserver", // the resource type aiocoap-fileserver registers

@@ -200,7 +200,7 @@ export class Dispatcher {
 		// RFC 7252 §5.10.8 (and RFC 8132 §3.2 for PATCH/iPATCH): the method is not performed
 		// unless the preconditions hold; judged against the ETag the resource reports, or, when
 		// it reports none, against what is known: the resource exists, its ETag is unknown.
-		if ((v.find(OPT_IF_MATCH) >= 0 || v.find(OPT_IF_NONE_MATCH) >= 0) && !preconditionsHold(v, resource.etag !== undefined ? resource.etag() : undefined, resource.handler(CODE_GET) !== undefined)) {
+		if (!resource.conditional && (v.find(OPT_IF_MATCH) >= 0 || v.find(OPT_IF_NONE_MATCH) >= 0) && !preconditionsHold(v, resource.etag !== undefined ? resource.etag() : undefined, resource.handler(CODE_GET) !== undefined)) {
 			res.code = CODE_PRECONDITION_FAILED;
 			responder.respond(d, v, res, address, port);
 			return;

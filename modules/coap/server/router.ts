@@ -61,6 +61,12 @@ export interface ResourceOptions {
 	 * Failed before the handler runs.
 	 */
 	etag?: () => Uint8Array | null;
+	/**
+	 * The handlers evaluate If-Match and If-None-Match themselves (RFC 7252 §5.10.8), e.g. a
+	 * subtree whose paths have representations of their own. Without it and without `etag`,
+	 * the stack judges them before the handler runs, knowing only that the resource exists.
+	 */
+	conditional?: boolean;
 }
 
 export class Resource {
@@ -78,6 +84,7 @@ export class Resource {
 	readonly subtree: boolean;
 	readonly fresh: boolean;
 	readonly etag: (() => Uint8Array | null) | undefined;
+	readonly conditional: boolean;
 	readonly #router: Router | null;
 
 	constructor(path: string, o: ResourceOptions, router: Router | null = null) {
@@ -105,6 +112,7 @@ export class Resource {
 		this.subtree = o.subtree === true;
 		this.fresh = o.fresh === true;
 		this.etag = o.etag;
+		this.conditional = o.conditional === true;
 	}
 
 	/**
