@@ -42,6 +42,13 @@ export class RequestBinding {
 	 * notification, so RFC 7641's freshness rule orders them exactly as their Partial IVs.
 	 */
 	notifications = 0;
+	/**
+	 * Server, Appendix B.2 step 2: the request was a request #1 (an unknown ID Context, verified
+	 * with it): the index of the server's random R2 in the Oscore object's table, -1 otherwise.
+	 * The endpoint must not dispatch the request but answer 4.01 (Unauthorized) through
+	 * protectResponse, which sends R2 as 'kid context' under the context R2 || ID1.
+	 */
+	renewal = -1;
 
 	/** Back to "not protected". */
 	clear(): void {
@@ -55,6 +62,7 @@ export class RequestBinding {
 		this.requestNonceUsed = false;
 		this.notificationNumber = -1;
 		this.notifications = 0;
+		this.renewal = -1;
 	}
 
 	/** Copies `other` (e.g. into an observer slot that outlives the exchange). */
@@ -69,8 +77,9 @@ export class RequestBinding {
 		this.requestNonceUsed = other.requestNonceUsed;
 		this.notificationNumber = other.notificationNumber;
 		this.notifications = other.notifications;
+		this.renewal = other.renewal;
 	}
 }
 
-/** Bytes of one RequestBinding's fields (10 fields, 8 bytes each), for the memory budget. */
-export const BINDING_BYTES = 10 * 8;
+/** Bytes of one RequestBinding's fields (11 fields, 8 bytes each), for the memory budget. */
+export const BINDING_BYTES = 11 * 8;

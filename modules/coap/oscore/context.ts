@@ -43,8 +43,18 @@ export interface SecurityContextParams {
 	 * ID Context, as aiocoap does.
 	 */
 	readonly sendKidContext?: boolean;
-	/** Room for a longer ID Context in `rederive` (Appendix B.2); default the ID Context's length. */
+	/**
+	 * Room for a longer ID Context in `rederive` (Appendix B.2); default the ID Context's length,
+	 * and at least B2_ID_CONTEXT_ROOM with `b2`.
+	 */
 	readonly maxIdContextLength?: number;
+	/**
+	 * Appendix B.2: this context may be derived again with a random ID Context. A server then
+	 * answers a request whose 'kid' is this context's Recipient ID but whose 'kid context' it
+	 * does not know with the B.2 procedure instead of 4.01; a client follows a response that
+	 * carries a new 'kid context'. Both ends must agree on it. Default false.
+	 */
+	readonly b2?: boolean;
 	/**
 	 * The replay window starts unknown (Appendix B.1.2: recovered with Echo). Default: true when
 	 * a sequence number was restored from the store (the context ran before this boot), false
@@ -55,6 +65,10 @@ export interface SecurityContextParams {
 
 /** Largest ID Context this implementation accepts (§6.1: its length is one byte). */
 export const MAX_ID_CONTEXT_LENGTH = 255;
+/** Bytes of each random value R1, R2, R3 of Appendix B.2 ("typically, at least 8 bytes long"). */
+export const B2_NONCE_LENGTH = 8;
+/** ID Context room of a B.2 context: R2 || R3, or R2 || ID1 with an ID1 of up to 3 nonces. */
+export const B2_ID_CONTEXT_ROOM = 4 * B2_NONCE_LENGTH;
 
 export class SecurityContext {
 	/** Sender ID (exactly its length). */
@@ -65,6 +79,8 @@ export class SecurityContext {
 	readonly idContext: Uint8Array;
 	idContextLength: number;
 	readonly sendKidContext: boolean;
+	/** Appendix B.2 enabled (see SecurityContextParams.b2). */
+	readonly b2: boolean;
 	/** Common IV (13 bytes). */
 	readonly commonIv = new Uint8Array(AEAD_NONCE_LENGTH);
 	/** AEAD under the Sender Key. */
@@ -98,7 +114,8 @@ export class SecurityContext {
 		if (params.recipientId.length > MAX_ID_LENGTH) throw new RangeError("recipientId must be 0..7 bytes, got " + params.recipientId.length);
 		if (sameBytes(params.senderId, params.recipientId)) throw new RangeError("senderId and recipientId must differ (RFC 8613 §3.3)");
 		const idc = params.idContext ?? null;
-		const cap = params.maxIdContextLength ?? (idc === null ? 0 : idc.length);
+		const b2 = params.b2 ?? false;
+		const cap = params.maxIdContextLength ?? Math.max(idc === null ? 0 : idc.length, b2 ? B2_ID_CONTEXT_ROOM : 0);
 		if (!(Number.isInteger(cap) && cap >= 0 && cap <= MAX_ID_CONTEXT_LENGTH)) throw new RangeError("maxIdContextLength must be 0..255, got " + cap);
 		if (idc !== null && idc.length > cap) throw new RangeError("idContext is " + idc.length + " bytes, longer than maxIdContextLength " + cap);
 		this.#crypto = crypto;
@@ -112,7 +129,9 @@ export class SecurityContext {
 			this.idContext.set(idc);
 			this.idContextLength = idc.length;
 		}
-		this.sendKidContext = params.sendKidContext ?? true;
+		// B.2: the ID Context changes, so the server can only find it when it is sent.
+		this.sendKidContext = b2 || (params.sendKidContext ?? true);
+		this.b2 = b2;
 		this.replay = new ReplayWindow(params.replayWindow ?? 32);
 		this.sequence = new SenderSequence(params.sequence ?? null, params.senderSequenceNumber ?? 0);
 		const keys = this.#derive();
@@ -146,13 +165,42 @@ export class SecurityContext {
 	 */
 	rederive(idContext: Uint8Array, length = idContext.length): void {
 		if (!(length >= 0 && length <= this.idContext.length && length <= idContext.length)) throw new RangeError("new ID Context of " + length + " bytes does not fit maxIdContextLength " + this.idContext.length);
-		this.idContext.set(idContext.subarray(0, length));
-		this.idContextLength = length;
+		this.adopt(this.withIdContext(idContext, 0, length));
+	}
+
+	/**
+	 * A new context with the same Master Secret, Salt and IDs and ID Context
+	 * idContext[offset, offset + length) (Appendix B.2 steps 2-4: the contexts tried with a
+	 * peer's random values). Not persistent, no B.2 of its own, an empty replay window.
+	 * Allocates (runs per B.2 step, not per message).
+	 */
+	withIdContext(idContext: Uint8Array, offset: number, length: number): SecurityContext {
+		return new SecurityContext({
+			masterSecret: this.#masterSecret,
+			masterSalt: this.#masterSalt,
+			senderId: this.senderId,
+			recipientId: this.recipientId,
+			idContext: idContext.subarray(offset, offset + length),
+			maxIdContextLength: Math.max(length, B2_ID_CONTEXT_ROOM),
+		}, this.#crypto);
+	}
+
+	/**
+	 * Takes over the keys, Common IV and ID Context of `other` (a context from withIdContext
+	 * that just verified a message, Appendix B.2 steps 4 and 5), so that this object, which the
+	 * endpoint's tables refer to, becomes the new context: Sender Sequence Number 0 (not
+	 * persisted), an empty replay window. `other` must not be used afterwards.
+	 * @throws RangeError when other's ID Context exceeds maxIdContextLength.
+	 */
+	adopt(other: SecurityContext): void {
+		if (other.idContextLength > this.idContext.length) throw new RangeError("ID Context of " + other.idContextLength + " bytes does not fit maxIdContextLength " + this.idContext.length);
+		this.idContext.set(other.idContext.subarray(0, other.idContextLength));
+		this.idContextLength = other.idContextLength;
+		this.commonIv.set(other.commonIv);
 		this.sender.wipe();
 		this.recipient.wipe();
-		const keys = this.#derive();
-		this.sender = keys.sender;
-		this.recipient = keys.recipient;
+		this.sender = other.sender;
+		this.recipient = other.recipient;
 		this.sequence = new SenderSequence(null, 0);
 		this.replay.reset();
 	}

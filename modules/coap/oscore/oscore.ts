@@ -27,13 +27,14 @@
 import { CODE_CHANGED, CODE_CONTENT, CODE_FETCH, CODE_POST, isRequest, isResponse } from "../constants.js";
 import { OPT_BLOCK1, OPT_BLOCK2, OPT_MAX_AGE, OPT_OBSERVE, OPT_OSCORE, OPT_PROXY_URI } from "../options.js";
 import { readUint } from "../wire/uint.js";
+import type { RandomFill } from "../host.js";
 import type { MessageView } from "../wire/view.js";
 import type { MessageWriter } from "../wire/writer.js";
 import { AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type Aead } from "./aead.js";
 import { aadLength, writeAad } from "./aad.js";
 import type { RequestBinding } from "./binding.js";
 import { CLASS_E, CLASS_U, keptOuter, optionClass } from "./classes.js";
-import type { SecurityContext } from "./context.js";
+import { B2_NONCE_LENGTH, MAX_ID_CONTEXT_LENGTH, type SecurityContext } from "./context.js";
 import { ContextTable } from "./contexts.js";
 import { OptionCursor } from "./inner.js";
 import { MAX_ID_LENGTH, pivLength, writeNonce } from "./nonce.js";
@@ -41,13 +42,17 @@ import { OscoreOptionValue, optionValueLength, writeOptionValue } from "./option
 import { REPLAY_UNKNOWN } from "./replay.js";
 import {
 	E_OSCORE_DECOMPRESS, E_OSCORE_DECRYPT, E_OSCORE_NESTED, E_OSCORE_NO_BINDING, E_OSCORE_NO_CONTEXT, E_OSCORE_NOT_PROTECTED,
-	E_OSCORE_OUTER_BLOCK, E_OSCORE_OVERFLOW, E_OSCORE_PROXY_URI, E_OSCORE_STALE_NOTIFICATION,
+	E_OSCORE_OUTER_BLOCK, E_OSCORE_OVERFLOW, E_OSCORE_PROXY_URI, E_OSCORE_STALE_NOTIFICATION, E_OSCORE_B2_RETRY,
 } from "./status.js";
 
 /** Configuration of an Oscore object. */
 export interface OscoreLimits {
 	/** Security contexts the endpoint can hold (its server contexts and client contexts). */
 	readonly contexts: number;
+	/** Random bytes (a CSPRNG): needed for Appendix B.2 (contexts with `b2`); absent, B.2 is off. */
+	readonly random?: RandomFill;
+	/** Appendix B.2 runs a server keeps open at once (R2 values waiting for request #2; default 2). */
+	readonly b2Pending?: number;
 }
 
 /** Bytes of working storage one Oscore object holds besides its context table (see workingBytes). */
@@ -64,10 +69,23 @@ export class Oscore {
 	readonly #cursor = new OptionCursor();
 	/** Observe value written into a rebuilt notification (binding.notifications before the increment). */
 	#observeValue = 0;
+	// Appendix B.2 (server): the R2 values sent in a response #1, with the context they belong to.
+	readonly #random: RandomFill | null;
+	readonly #b2Context: (SecurityContext | null)[];
+	readonly #b2R2: Uint8Array;
+	#b2Next = 0;
+	readonly #b2Id: Uint8Array;
 
 	/** @throws RangeError for a bad limit. */
 	constructor(limits: OscoreLimits) {
 		this.contexts = new ContextTable(limits.contexts);
+		this.#random = limits.random ?? null;
+		const pending = this.#random === null ? 0 : limits.b2Pending ?? 2;
+		if (!(Number.isInteger(pending) && pending >= 0 && pending <= 64)) throw new RangeError("b2Pending must be 0..64, got " + pending);
+		this.#b2Context = [];
+		for (let i = 0; i < pending; i++) this.#b2Context.push(null);
+		this.#b2R2 = new Uint8Array(pending * B2_NONCE_LENGTH);
+		this.#b2Id = new Uint8Array(this.#random === null ? 0 : MAX_ID_CONTEXT_LENGTH);
 	}
 
 	/** Bytes of per-message working storage (nonce, AAD, option and cursor state). */
@@ -139,6 +157,11 @@ export class Oscore {
 			if (seq < 0) return seq;
 			pl = pivLength(seq);
 			writeNonce(this.#nonce, ctx.commonIv, ctx.senderId, ctx.senderId.length, seq);
+		}
+		if (binding.renewal >= 0 && kidContext === null) {
+			// Appendix B.2 step 2: response #1 carries R2 as 'kid context'.
+			kidContext = this.#b2R2.subarray(binding.renewal * B2_NONCE_LENGTH, (binding.renewal + 1) * B2_NONCE_LENGTH);
+			kidContextLength = B2_NONCE_LENGTH;
 		}
 		return this.#write(plain, out, false, ctx.sender, seq, pl, kidContext, kidContext === null ? -1 : kidContextLength, null, -1);
 	}
@@ -216,28 +239,114 @@ export class Oscore {
 		if (o.pivLength === 0 || o.kidLength < 0) return E_OSCORE_DECOMPRESS;
 		const bytes = msg.bytes;
 		const ctx = this.contexts.find(bytes, o.kidOffset, o.kidLength, o.kidContextOffset, o.kidContextLength);
-		if (ctx === null) return E_OSCORE_NO_CONTEXT; // §8.2 step 2
+		if (ctx === null) return this.#b2Request(msg, out, binding); // §8.2 step 2, or Appendix B.2
 		// §8.2 step 3, §7.4: check the replay window before decrypting, update it only after.
 		const replay = ctx.replay.check(o.piv);
 		if (replay < 0) return replay;
+		const n = this.#openRequest(ctx, msg);
+		if (n < 0) return n;
+		if (replay === 0) ctx.replay.accept(o.piv);
+		return this.#acceptRequest(msg, n, out, binding, ctx, replay === 0, replay === REPLAY_UNKNOWN);
+	}
+
+	/** §8.2 steps 4-6 with `ctx`: the plaintext length, or E_OSCORE_DECRYPT. */
+	#openRequest(ctx: SecurityContext, msg: MessageView): number {
+		const o = this.#option;
 		const rid = ctx.recipientId;
 		this.#aadLength = writeAad(this.#aad, rid, rid.length, o.piv, o.pivLength); // step 4
 		writeNonce(this.#nonce, ctx.commonIv, rid, rid.length, o.piv); // step 5
-		const n = ctx.recipient.open(this.#nonce, this.#aad, this.#aadLength, bytes, msg.payloadOffset, msg.payloadLength); // step 6
-		if (n < 0) return E_OSCORE_DECRYPT;
-		if (replay === 0) ctx.replay.accept(o.piv);
+		const n = ctx.recipient.open(this.#nonce, this.#aad, this.#aadLength, msg.bytes, msg.payloadOffset, msg.payloadLength); // step 6
+		return n < 0 ? E_OSCORE_DECRYPT : n;
+	}
+
+	/** Fills the binding and writes the decrypted request (§8.2 step 7). */
+	#acceptRequest(msg: MessageView, n: number, out: MessageWriter, binding: RequestBinding, ctx: SecurityContext, nonceAvailable: boolean, freshnessUnknown: boolean): number {
+		const o = this.#option;
 		binding.context = ctx;
 		binding.piv = o.piv;
 		binding.pivLength = o.pivLength;
 		binding.local = false;
-		binding.nonceAvailable = replay === 0;
-		binding.freshnessUnknown = replay === REPLAY_UNKNOWN;
+		binding.nonceAvailable = nonceAvailable;
+		binding.freshnessUnknown = freshnessUnknown;
 		const len = this.#compose(msg, msg.payloadOffset, n, out, true, binding);
 		if (len < 0) {
-			bytes.fill(0, msg.payloadOffset, msg.payloadOffset + n);
+			msg.bytes.fill(0, msg.payloadOffset, msg.payloadOffset + n);
 			binding.clear();
 		}
 		return len;
+	}
+
+	/**
+	 * Appendix B.2 on the server: no context has this 'kid context', but a B.2 context has the
+	 * 'kid'. A 'kid context' that starts with an R2 this server sent is a request #2 (step 4):
+	 * verified with ID Context = that value, the context takes it over. Any other is a request
+	 * #1 (step 2): verified with ID1 = the 'kid context', answered (by the endpoint, through
+	 * protectResponse) with 4.01 under ID2 = R2 || ID1. Nothing changes when verification fails.
+	 */
+	#b2Request(msg: MessageView, out: MessageWriter, binding: RequestBinding): number {
+		const o = this.#option;
+		const bytes = msg.bytes;
+		if (this.#random === null || o.kidContextLength < 0) return E_OSCORE_NO_CONTEXT;
+		const base = this.#b2Base(bytes, o.kidOffset, o.kidLength);
+		if (base === null) return E_OSCORE_NO_CONTEXT;
+		const idLen = o.kidContextLength;
+		const slot = this.#b2Find(base, bytes, o.kidContextOffset, idLen);
+		// ID3 must fit the context that takes it over; ID2 = R2 || ID1 must fit one byte of length.
+		if (slot >= 0 ? idLen > base.idContext.length : B2_NONCE_LENGTH + idLen > MAX_ID_CONTEXT_LENGTH) return E_OSCORE_NO_CONTEXT;
+		const trial = base.withIdContext(bytes, o.kidContextOffset, idLen);
+		const n = this.#openRequest(trial, msg);
+		if (n < 0) return n;
+		if (slot >= 0) {
+			// Step 4: request #2 verified; this context is now the one with ID3 (step 4: replaces the previous).
+			this.#b2Forget(base);
+			base.adopt(trial);
+			base.replay.accept(o.piv);
+			return this.#acceptRequest(msg, n, out, binding, base, true, false);
+		}
+		// Step 2: request #1 verified with ID1; a fresh R2 and the context ID2 = R2 || ID1 for response #1.
+		const r = this.#b2Next;
+		this.#b2Next = (r + 1) % this.#b2Context.length;
+		const r2 = this.#b2R2.subarray(r * B2_NONCE_LENGTH, (r + 1) * B2_NONCE_LENGTH);
+		this.#random(r2);
+		this.#b2Context[r] = base;
+		const id2 = this.#b2Id;
+		id2.set(r2);
+		for (let i = 0; i < idLen; i++) id2[B2_NONCE_LENGTH + i] = bytes[o.kidContextOffset + i]!;
+		const second = base.withIdContext(id2, 0, B2_NONCE_LENGTH + idLen);
+		const len = this.#acceptRequest(msg, n, out, binding, second, true, false);
+		if (len >= 0) binding.renewal = r;
+		return len;
+	}
+
+	/** The first B.2 context whose Recipient ID is the kid. */
+	#b2Base(bytes: Uint8Array, kidOffset: number, kidLength: number): SecurityContext | null {
+		for (let i = 0; i < this.contexts.capacity; i++) {
+			const c = this.contexts.at(i);
+			if (c !== null && c.b2 && c.matches(bytes, kidOffset, kidLength, 0, -1)) return c;
+		}
+		return null;
+	}
+
+	/** The pending R2 of `ctx` that starts bytes[offset, offset + length) (a request #2), or -1. */
+	#b2Find(ctx: SecurityContext, bytes: Uint8Array, offset: number, length: number): number {
+		if (length < B2_NONCE_LENGTH) return -1;
+		const r2 = this.#b2R2;
+		for (let s = 0; s < this.#b2Context.length; s++) {
+			if (this.#b2Context[s] !== ctx) continue;
+			let same = true;
+			for (let i = 0; i < B2_NONCE_LENGTH; i++) if (r2[s * B2_NONCE_LENGTH + i] !== bytes[offset + i]) same = false;
+			if (same) return s;
+		}
+		return -1;
+	}
+
+	/** Step 4: "removes all instances of R2 associated to this security context". */
+	#b2Forget(ctx: SecurityContext): void {
+		for (let s = 0; s < this.#b2Context.length; s++) {
+			if (this.#b2Context[s] !== ctx) continue;
+			this.#b2Context[s] = null;
+			this.#b2R2.fill(0, s * B2_NONCE_LENGTH, (s + 1) * B2_NONCE_LENGTH);
+		}
 	}
 
 	/**
@@ -273,7 +382,7 @@ export class Oscore {
 		const bytes = msg.bytes;
 		// §5: a 'kid' in a response names its sender; a 'kid context' must be this context's.
 		if (o.kidLength >= 0 && !sameBytes(bytes, o.kidOffset, o.kidLength, ctx.recipientId)) return E_OSCORE_DECRYPT;
-		if (o.kidContextLength >= 0 && !ctx.hasIdContext(bytes, o.kidContextOffset, o.kidContextLength)) return E_OSCORE_DECRYPT;
+		if (o.kidContextLength >= 0 && !ctx.hasIdContext(bytes, o.kidContextOffset, o.kidContextLength)) return this.#b2Response(msg, binding);
 		const rkid = binding.local ? ctx.senderId : ctx.recipientId;
 		this.#aadLength = writeAad(this.#aad, rkid, rkid.length, binding.piv, binding.pivLength); // step 3
 		// §8.4 step 4: the request's nonce without a Partial IV, else one from the server's.
@@ -285,6 +394,37 @@ export class Oscore {
 		const len = this.#acceptResponse(msg, binding, o.pivLength > 0, o.piv, start, n, out);
 		if (len < 0) bytes.fill(0, start, start + n);
 		return len;
+	}
+
+	/**
+	 * Appendix B.2 step 3 on the client: a response with 'kid context' R2 to a request made with
+	 * ID Context ID1 verifies under ID2 = R2 || ID1; then the context is derived again with
+	 * ID3 = R2 || R3 (R3 random) and the request must be sent again: E_OSCORE_B2_RETRY. The
+	 * response itself (a 4.01) is not delivered. Anything else: E_OSCORE_DECRYPT.
+	 */
+	#b2Response(msg: MessageView, binding: RequestBinding): number {
+		const ctx = binding.context!;
+		const o = this.#option;
+		const bytes = msg.bytes;
+		const random = this.#random;
+		if (!ctx.b2 || random === null || !binding.local || o.kidContextLength !== B2_NONCE_LENGTH || ctx.idContextLength < 0) return E_OSCORE_DECRYPT;
+		const id = this.#b2Id;
+		const n1 = ctx.idContextLength;
+		if (B2_NONCE_LENGTH + n1 > MAX_ID_CONTEXT_LENGTH) return E_OSCORE_DECRYPT;
+		for (let i = 0; i < B2_NONCE_LENGTH; i++) id[i] = bytes[o.kidContextOffset + i]!;
+		id.set(ctx.idContext.subarray(0, n1), B2_NONCE_LENGTH);
+		const second = ctx.withIdContext(id, 0, B2_NONCE_LENGTH + n1);
+		const rkid = ctx.senderId;
+		this.#aadLength = writeAad(this.#aad, rkid, rkid.length, binding.piv, binding.pivLength);
+		if (o.pivLength === 0) writeNonce(this.#nonce, second.commonIv, rkid, rkid.length, binding.piv);
+		else writeNonce(this.#nonce, second.commonIv, second.recipientId, second.recipientId.length, o.piv);
+		const n = second.recipient.open(this.#nonce, this.#aad, this.#aadLength, bytes, msg.payloadOffset, msg.payloadLength);
+		if (n < 0) return E_OSCORE_DECRYPT;
+		bytes.fill(0, msg.payloadOffset, msg.payloadOffset + n); // the 4.01 is not for the application
+		// ID3 = R2 || R3.
+		random(id.subarray(B2_NONCE_LENGTH, 2 * B2_NONCE_LENGTH));
+		ctx.rederive(id, 2 * B2_NONCE_LENGTH);
+		return E_OSCORE_B2_RETRY;
 	}
 
 	/** §8.4.2 notification rules, then the rebuilt response. */

@@ -37,10 +37,16 @@ export const E_OSCORE_NESTED = -30;
 export const E_OSCORE_PROXY_URI = -31;
 /** A binding that belongs to no context (local misuse that the endpoint reports rather than throws). */
 export const E_OSCORE_NO_BINDING = -32;
+/**
+ * Client, Appendix B.2 step 3: the response carried a new 'kid context' and verified under
+ * it; the context was derived again (ID Context R2 || R3). Not a response for the
+ * application: send the request again (it is protected with the new context).
+ */
+export const E_OSCORE_B2_RETRY = -33;
 
 /** True for an OSCORE status (as opposed to a length). */
 export function isOscoreError(n: number): boolean {
-	return n <= -20 && n >= -32;
+	return n <= -20 && n >= -33;
 }
 
 /** The response code a server sends for a failed request (§8.2), or 0 when it sends none. */
@@ -95,6 +101,7 @@ export function oscoreStatusName(status: number): string {
 		case E_OSCORE_NESTED: return "OSCORE_NESTED";
 		case E_OSCORE_PROXY_URI: return "OSCORE_PROXY_URI";
 		case E_OSCORE_NO_BINDING: return "OSCORE_NO_BINDING";
+		case E_OSCORE_B2_RETRY: return "OSCORE_B2_RETRY";
 		default: return status >= 0 ? "OK" : "E" + status;
 	}
 }
