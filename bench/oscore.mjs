@@ -241,12 +241,16 @@ async function xsFigures(N) {
 			slots2: (after2.meter.currentHeapCount - g2.meter.currentHeapCount) / (2 * N),
 		};
 	}
+	// Retained: live slots after a collection, before and after 10N round trips (no growth = nothing kept).
+	const before = (await deliver("?gc")).meter.currentHeapCount;
+	await deliver(`?run 4 ${10 * N}`);
+	const afterAll = (await deliver("?gc")).meter.currentHeapCount;
 	const bad = (await deliver("?bad")).reply.bad;
 	child.stdio[3].end();
 	if (bad) throw new Error("XS: " + bad + " operations failed");
 	const diff = (k, a, b) => stage[a][k] - (b ? stage[b][k] : 0);
 	const ops = { protectRequest: [1, 0], unprotectRequest: [2, 1], protectResponse: [3, 2], unprotectResponse: [4, 3] };
-	const out = { operations: N };
+	const out = { operations: N, liveSlotsBefore: before, liveSlotsAfter10N: afterAll };
 	for (const [name, [a, b]] of Object.entries(ops)) out[name] = { compute: diff("compute", a, b), slots: diff("slots", a, b), slotsAt2N: diff("slots2", a, b) };
 	return out;
 }
@@ -282,5 +286,7 @@ if (args.includes("--json")) {
 			const x = figures.xs[k];
 			console.log(`| ${k} | ${f(x.compute)} | ${x.slots.toFixed(1)} (at 2N: ${x.slotsAt2N.toFixed(1)}) |`);
 		}
+		console.log("");
+		console.log(`Live XS slots after a collection: ${figures.xs.liveSlotsBefore} before and ${figures.xs.liveSlotsAfter10N} after ${10 * figures.xs.operations} more round trips (the slots above are garbage: 5 per AES block, the result object of noble's block function, and 4 per payload copy, a subarray).`);
 	}
 }
