@@ -543,6 +543,23 @@ export class Oscore {
 	}
 }
 
+/**
+ * Moves a plain message that unprotect wrote into a scratch buffer back over the bytes of the
+ * OSCORE message it came from, and parses `msg` again over them: the endpoint then keeps the
+ * datagram as it keeps any other (an async handler may hold it), and the scratch is free for
+ * the next message. The plain message always fits: it lacks the OSCORE option, the payload
+ * marker of the ciphertext, the Code byte and the 8-byte tag (11 bytes at least), and gains at
+ * most 6 (one delta extension byte for each of the Outer options 16, 35 and 39 when the
+ * options that separated them are gone, and up to 3 for a rebuilt Observe value).
+ * Returns MessageView.parse's status, or E_OSCORE_OVERFLOW (if `length` exceeded the bytes).
+ */
+export function restorePlain(msg: MessageView, plain: Uint8Array, length: number): number {
+	const bytes = msg.bytes;
+	if (length > bytes.length || length > msg.length) return E_OSCORE_OVERFLOW;
+	bytes.set(length === plain.length ? plain : plain.subarray(0, length));
+	return msg.parse(bytes, length);
+}
+
 /** §4.1.3.7, §4.1.3.3: what protect refuses in a plain message. */
 function checkPlain(plain: MessageView): number {
 	for (let i = 0; i < plain.optionCount; i++) {

@@ -19,6 +19,7 @@ import { SecurityContext } from "../../../modules/coap/oscore/context.js";
 import { nobleCrypto } from "../../../modules/coap/oscore/noble.js";
 import { RequestBinding } from "../../../modules/coap/oscore/binding.js";
 import { MessageView } from "../../../modules/coap/wire/view.js";
+import { restorePlain } from "../../../modules/coap/oscore/oscore.js";
 import { MessageWriter } from "../../../modules/coap/wire/writer.js";
 import { MemoryStore, Pair, options, parse } from "./fixtures.js";
 
@@ -374,5 +375,42 @@ describe("oscore: option classes of the less common options", () => {
 		assert.deepEqual(options(parse(wire, wire.length)).map(([n]) => n), [OPT_OSCORE]);
 		const plain = p.receiveRequest(wire) as MessageView;
 		assert.deepEqual(options(plain), [[OPT_BLOCK1, "0e"], [OPT_SIZE1, "0fa0"], [OPT_NO_RESPONSE, "1a"]]);
+	});
+});
+
+describe("oscore: the plain message fits where the OSCORE message was (restorePlain)", () => {
+	it("requests and responses, with every kind of Outer option a proxy may add, come back shorter and parse in place", () => {
+		const p = new Pair();
+		const wire = p.request(richGet) as Uint8Array;
+		const v = parse(wire, wire.length);
+		const plainLen = p.serverOscore.unprotectRequest(v, p.out, p.serverBinding);
+		assert.ok(plainLen > 0 && plainLen <= wire.length - 5, plainLen + " of " + wire.length);
+		assert.equal(restorePlain(v, p.out.buf, plainLen), 0);
+		richGet(p.plain);
+		assert.equal(toHex(v.bytes.subarray(0, v.length)), toHex(finishBytes(p.plain)));
+	});
+
+	it("an Outer Hop-Limit a proxy added after the OSCORE option needs a delta extension in the plain message, and still fits", () => {
+		const p = new Pair();
+		const wire = toHex(p.request((w) => w.header(TYPE_CON, CODE_POST, 1, null).payloadText("x")) as Uint8Array);
+		const at = wire.indexOf("93090001") + 8;
+		const hopped = hex(wire.slice(0, at) + "7105" + wire.slice(at)); // Hop-Limit (9 + 7 = 16) = 5
+		const v = parse(hopped, hopped.length);
+		const n = p.serverOscore.unprotectRequest(v, p.out, p.serverBinding);
+		assert.equal(toHex(p.out.buf.subarray(0, n)), "4002" + "0001" + "d10305" + "ff78", "Hop-Limit kept, now with delta 16");
+		assert.equal(restorePlain(v, p.out.buf, n), 0);
+		assert.equal(v.uintOf(OPT_HOP_LIMIT, -1), 5);
+	});
+
+	it("a notification with the largest rebuilt Observe value still fits", () => {
+		const p = new Pair();
+		p.receiveRequest(p.request((w) => w.header(TYPE_CON, CODE_GET, 1, TOKEN, 0, 4).uintOption(OPT_OBSERVE, 0).stringOption(OPT_URI_PATH, "o")) as Uint8Array);
+		p.clientBinding.notifications = 0xfffffe;
+		const wire = p.response((w) => w.header(TYPE_NON, CODE_CONTENT, 2, TOKEN, 0, 4).uintOption(OPT_OBSERVE, 0).payloadText("x")) as Uint8Array;
+		const v = parse(wire, wire.length);
+		const n = p.clientOscore.unprotectResponse(v, p.clientBinding, p.out);
+		assert.ok(n > 0 && n <= wire.length, n + " of " + wire.length);
+		assert.equal(restorePlain(v, p.out.buf, n), 0);
+		assert.equal(v.uintOf(OPT_OBSERVE, -1), 0xfffffe);
 	});
 });
