@@ -7,3 +7,6 @@ export { nodePorts, openEndpoint, type NodeEndpointOptions } from "./ports.js";
 export { NodeUdp, type NodeUdpSettings } from "./udp.js";
 export { NodeClock } from "./clock.js";
 export { FileServer, checkSegments, formatOfName, type FileServerOptions } from "./fileserver.js";
+export { nodeCrypto } from "./oscore-crypto.js";
+export { nobleCrypto } from "../../modules/coap/oscore/noble.js";
+export { FileStore } from "./file-store.js";
