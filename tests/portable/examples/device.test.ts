@@ -3,6 +3,7 @@
 import * as assert from "../../support/assert.js";
 import { DEVICE_BUDGET_BYTES, ESP32_DEVICE_CONFIG, deviceBudget, deviceSettings, limitCosts } from "../../../modules/coap/device.js";
 import { oscoreBudget } from "../../../modules/coap/oscore/budget.js";
+import { BINDING_BYTES } from "../../../modules/coap/oscore/binding.js";
 import { MAX_STORE_NAME_LENGTH, PreferenceStore, type PreferenceBackend } from "../../../modules/coap/store.js";
 import { DEFAULT_LIMITS, memoryBudget } from "../../../modules/coap/tuning.js";
 
@@ -42,7 +43,7 @@ describe("device memory budget", () => {
 		// Every message-sized buffer (tx + client + server slots) grows by one byte per byte.
 		// (and OSCORE's plain-message buffer)
 		assert.equal(by.maxMessageSize!.perUnit, 1 + settings.limits.clientExchanges + settings.limits.serverExchanges + 1);
-		assert.equal(by.clientExchanges!.perUnit, settings.limits.maxMessageSize + 8 + 48);
+		assert.equal(by.clientExchanges!.perUnit, settings.limits.maxMessageSize + 8 + 48 + BINDING_BYTES, "a retransmit buffer, a token, the slot and its OSCORE binding");
 		assert.equal(by.clientExchanges!.bytes, 4 * by.clientExchanges!.perUnit);
 		assert.equal(by.dedupCacheBytes!.perUnit, 1);
 		assert.equal(by.oscoreContexts!.value, 2);
