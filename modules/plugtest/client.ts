@@ -116,6 +116,11 @@ class Checks {
 		return ok;
 	}
 
+	/** A check whose failure is reported but does not fail the test (what the receiver ignores anyway). */
+	advise(what: string, ok: boolean, detail = ""): void {
+		this.#print("  " + (ok ? "ok    " : "note  ") + "  " + what + (detail === "" || ok ? "" : " (" + detail + ")"));
+	}
+
 	note(text: string): void {
 		this.#print("        " + text);
 	}
@@ -223,7 +228,10 @@ function wireProtected(o: PlugtestClientOptions, t: Checks, outerCode: number, k
 	}
 	const res = got[got.length - 1];
 	if (!t.check("a response came back", res !== undefined)) return;
-	t.check("the response on the wire is " + codeName(responseCode) + " with an OSCORE option: " + outerText(res), res.code === responseCode && oscoreOption(res) !== null, outerText(res));
+	t.check("the response on the wire carries an OSCORE option: " + outerText(res), oscoreOption(res) !== null, outerText(res));
+	// RFC 8613 §4.2: the Outer Code of a response is 2.04, 2.05 only for messages with Observe
+	// (§4.1.3.5); the receiver discards it, so another one is worth a note, not a failure.
+	t.advise("its Outer Code is " + codeName(responseCode) + " (RFC 8613 §4.2; the receiver discards it)", res.code === responseCode, "got " + codeName(res.code) + (res.code === CODE_CONTENT && req.find(OPT_OBSERVE) >= 0 ? ": the peer answers requests with Observe with 2.05 even without Observe in the response" : ""));
 }
 
 /** Checks code, options and payload of a delivered (decrypted) response. */
