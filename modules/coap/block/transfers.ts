@@ -25,6 +25,12 @@ export const XFER_CLIENT = 4;
  * transfer needs a slot: it never costs capacity.
  */
 export const XFER_DONE = 5;
+/**
+ * Server: the body of a request whose async handler found no server slot (answered 5.03):
+ * the handler still reads it, so the slot is held until the handler settles, or at most
+ * handlerTimeoutMs (then a new transfer may take it).
+ */
+export const XFER_HELD = 6;
 
 export class Transfer {
 	state = XFER_FREE;
@@ -48,6 +54,8 @@ export class Transfer {
 	etagLength = 0;
 	/** XFER_DONE: the size of the uploaded body (`length` is then the reply's). */
 	bodyLength = 0;
+	/** Changes whenever the slot is allocated or released (a late release of an earlier use is ignored). */
+	generation = 0;
 
 	constructor(buf: Uint8Array) {
 		this.buf = buf;
@@ -88,6 +96,7 @@ export class TransferPool {
 			if (x.state === XFER_DONE && (t === undefined || x.expiresAt < t.expiresAt)) t = x;
 		}
 		if (t === undefined) return undefined;
+		t.generation++;
 		t.state = state;
 		t.address = address;
 		t.port = port;
@@ -101,8 +110,14 @@ export class TransferPool {
 	}
 
 	release(t: Transfer): void {
+		t.generation++;
 		t.state = XFER_FREE;
 		t.length = 0;
+	}
+
+	/** Releases `t` if it is still the use that had `generation`. */
+	releaseIf(t: Transfer, generation: number): void {
+		if (t.generation === generation) this.release(t);
 	}
 
 	/**

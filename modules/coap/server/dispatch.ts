@@ -70,6 +70,7 @@ export class Dispatcher {
 		const responder = this.#responder;
 		const v = core.view;
 		core.plan.reset();
+		core.response.reset(); // its previous answer is out: ready for this request
 		responder.observeResource = null;
 		const now = core.ports.clock.now();
 		const con = v.type === TYPE_CON;

@@ -9,7 +9,7 @@
  * Leaves out: what is answered (dispatch.ts) and how it is written (responder.ts, writer.ts).
  */
 import { CODE_SERVICE_UNAVAILABLE, TYPE_ACK, TYPE_CON, TYPE_NON } from "../constants.js";
-import type { Transfer } from "../block/transfers.js";
+import { XFER_HELD, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { DUP_EMPTY_ACK } from "../messaging/dedup.js";
 import { SLOT_FREE, SLOT_LEISURE, SLOT_WAIT_ACK, SLOT_WORKING, type ServerSlot } from "../messaging/slots.js";
@@ -37,18 +37,30 @@ export class ServerExchanges {
 		for (const s of core.servers) if (s.state === SLOT_FREE) { slot = s; break; }
 		const v = core.view;
 		if (slot === undefined) {
-			// No slot to wait in: 5.03 now, and the handler's outcome is dropped.
-			result.then(ignore, ignore);
+			// No slot to wait in: 5.03 now, and the handler's outcome is dropped (an error it
+			// ends with still reaches the application).
+			const report = core.onHandlerError;
+			result.then(ignore, (e: unknown) => report?.(e ?? new Error("rejected")));
 			core.stats.capacityRejected++;
-			if (transfer !== null) core.transfers.release(transfer);
+			if (transfer !== null) {
+				// The handler still reads its body from the transfer slot: held until it settles
+				// (at most handlerTimeoutMs), so no other upload writes into it meanwhile.
+				const generation = transfer.generation;
+				const transfers = core.transfers;
+				transfer.state = XFER_HELD;
+				transfer.expiresAt = core.ports.clock.now() + core.tuning.handlerTimeoutMs;
+				const release = (): void => transfers.releaseIf(transfer, generation);
+				result.then(release, release);
+			}
 			core.plan.reset();
-			this.#responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
 			// The handler still holds the receive request and response and may write to them
 			// after its await: they must not serve (or be swapped into a slot for) a later
-			// request. Fresh ones for the endpoint (an allocation on this error path only).
+			// request. Fresh ones for the endpoint (an allocation on this error path only); the
+			// 5.03 is written with the fresh builder, so the handler's writes stay its own.
+			core.response = new ResponseBuilder();
+			this.#responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
 			core.view = new MessageView(core.limits.maxOptions);
 			core.request = new CoapRequest(core.view);
-			core.response = new ResponseBuilder();
 			return;
 		}
 		const now = core.ports.clock.now();
@@ -119,6 +131,7 @@ export class ServerExchanges {
 		let length = writer.write(w, TYPE_CON, mid, v, slot.response);
 		length = responder.register(w, TYPE_CON, mid, v, slot.response, slot.address, slot.port, length);
 		w.buf = core.tx;
+		slot.response.seal();
 		const quiet = suppressed(v, writer.lastCode);
 		if (transfer !== null && !quiet) responder.rememberUpload(transfer, slot.buf, length);
 		writer.afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
@@ -146,7 +159,7 @@ export class ServerExchanges {
 		slot.state = SLOT_FREE;
 		slot.generation++;
 		slot.retransmitAt = slot.giveUpAt = -1;
-		slot.response.reset();
+		slot.response.clear(); // drops references, stays sealed until its next use
 		this.#core.rearm();
 	}
 
