@@ -48,6 +48,7 @@ const OPT_URI_QUERY = 15;
 const OPT_BLOCK2 = 23;
 const OPT_BLOCK1 = 27;
 const OPT_SIZE1 = 60;
+const OPT_NO_RESPONSE = 258;
 const OPT_REQUEST_TAG = 292;
 
 /** RFC 7252 §4.8.2 EXCHANGE_LIFETIME with the default parameters, ms. */
@@ -240,6 +241,8 @@ export class Soak {
 	#misuseRuns = 0;
 	#foreignReports = 0;
 	#hangObserved = false;
+	/** A registration asked for no 2.xx responses (RFC 7967), so it gets no notifications. */
+	#silentObserver = false;
 	readonly counts = { requests: 0, responses: 0, errors: 0, notifications: 0, handlerRuns: 0, misuses: 0, datagrams: 0, lost: 0 };
 	// The raw peer.
 	readonly #raw: UdpSocket & { port: number };
@@ -589,6 +592,9 @@ export class Soak {
 			// RFC 7641 §3.6: deregistered (the request is then served as usual).
 			k.state = REG_NONE;
 			k.pending = -1;
+		} else if (uintOf(m, OPT_NO_RESPONSE) >= 0 && k.state === REG_NONE) {
+			// RFC 7967: the answer (and so the wire's word on the registration) may be suppressed.
+			k.state = REG_UNSURE;
 		}
 	}
 
@@ -686,6 +692,10 @@ export class Soak {
 				this.#rawTokens.set(token, { active: true, resource: s.r });
 				const options: [number, OptValue][] = [[OPT_OBSERVE, 0], [OPT_URI_PATH, "obs"], [OPT_URI_PATH, String(s.r)], [OPT_URI_QUERY, "s=" + s.s]];
 				if (s.b2 >= 0) options.push([OPT_BLOCK2, s.b2 * 16 + 2]);
+				if (s.nr) {
+					options.push([OPT_NO_RESPONSE, s.nr]);
+					if ((s.nr & 2) !== 0) this.#silentObserver = true;
+				}
 				this.#rawSend({ type: CON, code: 1, token, options });
 				break;
 			}
@@ -1123,8 +1133,13 @@ export class Soak {
 			if (ep.observersInUse !== 0) leaks.push(ep.observersInUse + " observers");
 			if (ep.nextDeadline() !== -1) leaks.push("a deadline at " + ep.nextDeadline());
 			if (leaks.length > 0) {
-				const pinned = ep === this.server && ep.observersInUse > 0 && this.#hangObserved;
-				this.fail("leak", pinned ? 7 : 0, name + " still holds " + leaks.join(", ") + " after traffic stopped and every timeout passed" + (pinned ? " (a notification handler never settled)" : ""));
+				// Defect 7: a notification handler that never settled; defect 104 (found by this test):
+				// a registration with No-Response for 2.xx gets no notifications, so none ever
+				// fails and the observer is held for good.
+				const observers = ep === this.server && ep.observersInUse > 0;
+				const defect = observers && this.#hangObserved ? 7 : observers && this.#silentObserver ? 104 : 0;
+				const why = defect === 7 ? " (a notification handler never settled)" : defect === 104 ? " (a registration asked for no 2.xx responses: RFC 7967)" : "";
+				this.fail("leak", defect, name + " still holds " + leaks.join(", ") + " after traffic stopped and every timeout passed" + why);
 			}
 		}
 		if (this.#misuseRuns !== this.#foreignReports) this.fail("handler-error", 1, this.#misuseRuns + " handlers misused the response builder, onHandlerError reported " + this.#foreignReports + " such mistakes");

@@ -51,8 +51,11 @@ export type Step =
 	/** Network conditions from now on. */
 	| { k: "net"; loss: number; dup: number; reo: number; dt: number }
 	| { k: "wait"; dt: number }
-	/** The raw peer registers token id for /obs/r (Block2 NUM b2 in the registration unless -1). */
-	| { k: "robs"; id: number; r: number; b2: number; s: number; dt: number }
+	/**
+	 * The raw peer registers token id for /obs/r (Block2 NUM b2 in the registration unless -1;
+	 * RFC 7967 No-Response nr unless 0).
+	 */
+	| { k: "robs"; id: number; r: number; b2: number; s: number; nr?: number; dt: number }
 	/** The raw peer deregisters token id (Observe=1). */
 	| { k: "rdereg"; id: number; dt: number }
 	/** The raw peer forgets token id without telling the server. */
@@ -193,7 +196,9 @@ export function generate(seed: number, count: number, options: GenerateOptions =
 			const sid = ++id;
 			rawTokens.push(sid);
 			const b2 = chance(0.25) && !avoid.has(4) ? rng.nextInt(4) : -1;
-			step = { k: "robs", id: sid, r: rng.nextInt(2), b2, s: chance(0.5) ? between(20, 60) : between(60, 600), dt: dt() };
+			// Defect 104: a registration that asks for no 2.xx responses is never let go.
+			const nr = chance(0.1) && !avoid.has(104) ? pick([2, 26, 8]) : 0;
+			step = { k: "robs", id: sid, r: rng.nextInt(2), b2, s: chance(0.5) ? between(20, 60) : between(60, 600), nr, dt: dt() };
 		} else if (u < 0.91) {
 			step = { k: "rdereg", id: rawTokens.length > 0 ? pick(rawTokens) : 0, dt: dt() };
 		} else if (u < 0.925) {
