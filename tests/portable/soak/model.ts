@@ -140,6 +140,8 @@ interface ObservationRecord {
 	obs: Observation;
 	token: string;
 	notifications: number;
+	/** Resource version in the freshest representation delivered (RFC 7641 §3.4: never older after newer). */
+	version: number;
 	ended: boolean;
 	closed: boolean;
 	lossy: boolean;
@@ -335,6 +337,13 @@ export class Soak {
 			fetch: echo(true),
 			patch: echo(false),
 			ipatch: echo(false),
+		});
+		// RFC 9175 §2.3: unsafe requests must prove freshness with an Echo value (the client repeats them).
+		router.add("/fresh", {
+			fresh: true,
+			get: (req, res) => this.#behave(req, res, () => res.send(0x45, "fresh")),
+			post: echo(false),
+			put: echo(false),
 		});
 		const big = (fetch: boolean) => (req: CoapRequest, res: ResponseBuilder) =>
 			this.#behave(req, res, () => {
@@ -533,6 +542,8 @@ export class Soak {
 		const observe = uintOf(m, OPT_OBSERVE);
 		const ok = m.code >> 5 === 2;
 		const b2 = uintOf(m, OPT_BLOCK2);
+		// RFC 7252 §5.9.3.4: 5.03 says when to try again (Max-Age).
+		if (m.code === 0xa3 && uintOf(m, 14) < 0) this.fail("retry-after", 0, "a 5.03 without Max-Age to " + e.toAddress + ":" + e.toPort + ": \"" + ascii(m.payload) + "\"");
 		if (observe >= 0 && !ok) this.fail("observe-on-error", 4, "a " + codeText(m.code) + " response carries Observe " + observe + " (RFC 7641 §4.2: only 2.xx) to " + e.toAddress + ":" + e.toPort);
 		if (observe >= 0 && b2 >= 0 && b2 >> 4 > 0) this.fail("observe-block", 4, "a notification (Observe " + observe + ") carries Block2 block " + (b2 >> 4) + " (RFC 7959 §2.6, RFC 7641 §4.1: block 0 only) to " + e.toAddress + ":" + e.toPort);
 		if (b2 < 0 || b2 >> 4 === 0) {
@@ -764,7 +775,7 @@ export class Soak {
 		// Whether the request or its response goes block-wise (for the time bound and 4.08).
 		const up = s.bs || 1024;
 		const down = Math.min(s.bs || 1024, this.server.limits.blockSize);
-		const respLength = s.p === "/echo" ? s.n : s.p === "/big" || s.p.startsWith("/obs/") ? s.s : s.p.startsWith("/store/") ? this.#maxStored + 4096 : 400;
+		const respLength = s.p === "/echo" || s.p === "/fresh" ? s.n : s.p === "/big" || s.p.startsWith("/obs/") ? s.s : s.p.startsWith("/store/") ? this.#maxStored + 4096 : 400;
 		const blockwise = s.n > up || respLength > down;
 		const exchanges = blockwise ? Math.ceil(s.n / up) + Math.ceil(Math.max(respLength, 4096) / down) + 2 : 1;
 		const rec: RequestRecord = {
@@ -831,6 +842,7 @@ export class Soak {
 		const has =
 			p.startsWith("/store/") ? m !== "POST"
 			: p === "/echo" ? m !== "DELETE"
+			: p === "/fresh" ? m === "GET" || m === "POST" || m === "PUT"
 			: m === "GET" || m === "FETCH";
 		if (!has) return { codes: [0x85], defect: 0, kind: "" };
 		// RFC 7252 §5.4.1: OSCORE (option 9) is not implemented, so it is unrecognised and critical.
@@ -845,7 +857,7 @@ export class Soak {
 			if (m === "DELETE") return { codes: [0x42], defect: 0, kind: "" };
 			return { codes: [0x44], defect: 0, kind: "applied" };
 		}
-		if (p === "/echo") return m === "GET" ? { codes: [0x45], defect: 0, kind: "" } : { codes: [m === "FETCH" ? 0x45 : 0x44], defect: 0, kind: "echo" };
+		if (p === "/echo" || p === "/fresh") return m === "GET" ? { codes: [0x45], defect: 0, kind: "" } : { codes: [m === "FETCH" ? 0x45 : 0x44], defect: 0, kind: "echo" };
 		if (p === "/big") return { codes: [0x45], defect: 0, kind: "big" };
 		return { codes: [0x45], defect: 0, kind: "obs" };
 	}
@@ -877,6 +889,13 @@ export class Soak {
 		// A block-wise GET racing a write that shortened the value: its next block is past the
 		// new end (RFC 7959 §2.2: 4.02). The client passes that on instead of starting again (noted).
 		if (code === 0x82 && exp.kind === "store" && rec.blockwise && this.#writes[Number(s.p.slice(7))] !== rec.writes) return;
+		// Defect 105 (found by this test): the client repeats a request with the server's Echo
+		// value once (RFC 9175 §2.3); when that repetition waited behind NSTART longer than the
+		// server's freshness window, the second 4.01 (with a new Echo) reaches the application.
+		if (code === 0x81 && s.p === "/fresh") {
+			this.fail("outcome", 105, this.#describe(rec) + " got 4.01 (Echo) after the client's one repetition");
+			return;
+		}
 		if (exp.codes.indexOf(code) < 0) {
 			this.fail("outcome", this.#cause(rec, exp.defect, res.payload), this.#describe(rec) + " got " + codeText(code) + " \"" + ascii(res.payload).slice(0, 60) + "\", expected " + exp.codes.map(codeText).join(" or "));
 			return;
@@ -943,6 +962,7 @@ export class Soak {
 			obs: null as unknown as Observation,
 			token: "",
 			notifications: 0,
+			version: -1,
 			ended: false,
 			closed: false,
 			lossy: this.#lossy,
@@ -968,6 +988,7 @@ export class Soak {
 		const token = hexOf(res.token);
 		if (rec.token === "") rec.token = token;
 		const what = "observation " + rec.step.id + " (" + rec.step.p + " b=" + rec.step.b + ", client " + rec.client + ")";
+		if (rec.ended) this.fail("after-end", 0, what + " delivered a notification after it ended");
 		if (res.code >> 5 !== 2) {
 			const b = rec.step.b;
 			const fine = res.code === 0xa3 || ((b === "throw" || b === "reject") && res.code === 0xa0) || (b.startsWith("misuse:") && res.code === 0xa0);
@@ -979,6 +1000,10 @@ export class Soak {
 		const who = parseObserveBody(res.payload);
 		if (who === null || who.address !== rec.address || who.port !== rec.port || who.token !== token) {
 			this.fail("notification-identity", 3, what + " at " + rec.address + ":" + rec.port + " token " + token + " got a representation built for another registration: \"" + ascii(res.payload.subarray(0, 60)) + "\"");
+		} else {
+			// RFC 7641 §3.4: notifications are delivered in order of freshness.
+			if (who.version < rec.version) this.fail("observe-order", 0, what + " delivered version " + who.version + " after version " + rec.version);
+			else rec.version = who.version;
 		}
 	}
 

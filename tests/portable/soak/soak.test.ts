@@ -198,6 +198,22 @@ const DEMOS: readonly Demo[] = Object.freeze([
 			{ k: "rforget", id: 1, dt: 10 },
 		],
 	},
+	{
+		defect: 105, inv: "outcome", seed: 1,
+		title: "not in issue 8: under loss, the client's one repetition of a request with the server's Echo waits behind NSTART past the server's freshness window (10 s); the second 4.01, with a new Echo, reaches the application",
+		steps: [
+			{ k: "net", loss: 0.1, dup: 0, reo: 0.3, dt: 112 },
+			{ k: "obs", id: 764, c: 0, p: "/obs/0", b: "ok", a: 0, s: 77, fetch: 0, dt: 4959 },
+			{ k: "vanish", c: 1, dt: 198 },
+			req(765, 2, "PUT", "/obs/1", "ok", 377, { s: 438, dt: 30005 }),
+			req(786, 2, "POST", "/fresh", "hang", 1007, { s: 57, bs: 32, dt: 0 }),
+			req(794, 0, "GET", "/.well-known/core", "slow:904", 0, { a: 1, s: 115, dt: 0 }),
+			req(795, 2, "DELETE", "/echo", "throw", 0, { a: 1, s: 28, bs: 64, dt: 47 }),
+			req(796, 0, "GET", "/nothing", "ok", 0, { a: 1, s: 42, dt: 99 }),
+			req(799, 0, "GET", "/store/0", "ok", 0, { s: 19, dt: 122 }),
+			req(800, 1, "GET", "/store/0", "slow:1823", 0, { s: 47, dt: 32896 }),
+		],
+	},
 ]);
 
 describe("soak: known defects, each shown by a minimal step list", function () {

@@ -72,7 +72,7 @@ export type Step =
 /** Clients (Endpoints) in a soak world. */
 export const CLIENTS = 3;
 export const METHODS = Object.freeze(["GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"]);
-export const PATHS = Object.freeze(["/store/0", "/store/1", "/echo", "/big", "/obs/0", "/obs/1", "/.well-known/core", "/nothing"]);
+export const PATHS = Object.freeze(["/store/0", "/store/1", "/echo", "/big", "/obs/0", "/obs/1", "/.well-known/core", "/nothing", "/fresh"]);
 /** Methods that carry a body in the soak test. */
 export function carriesBody(method: string): boolean {
 	return method === "POST" || method === "PUT" || method === "FETCH" || method === "PATCH" || method === "iPATCH";
