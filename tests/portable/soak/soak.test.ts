@@ -214,6 +214,18 @@ const DEMOS: readonly Demo[] = Object.freeze([
 			req(800, 1, "GET", "/store/0", "slow:1823", 0, { s: 47, dt: 32896 }),
 		],
 	},
+	{
+		defect: 106, inv: "outcome", seed: 3,
+		title: "not in issue 8: a client Block2 transfer whose block requests (NON, lost) outlast the transfer slot's lifetime loses the slot to the next transfer, which writes into it",
+		steps: [
+			{ k: "net", loss: 0.4, dup: 0, reo: 0, dt: 0 },
+			req(1, 2, "GET", "/big", "ok", 0, { s: 3000, bs: 64, non: 1, dt: 100 }),
+			req(2, 2, "GET", "/big", "ok", 0, { s: 2000, bs: 64, non: 1, dt: 200000 }),
+			{ k: "net", loss: 0, dup: 0, reo: 0, dt: 0 },
+			req(3, 2, "GET", "/big", "ok", 0, { s: 500, bs: 16, dt: 60000 }),
+			req(4, 2, "GET", "/big", "ok", 0, { s: 500, bs: 16, dt: 60000 }),
+		],
+	},
 ]);
 
 describe("soak: known defects, each shown by a minimal step list", function () {

@@ -189,7 +189,7 @@ export function generate(seed: number, count: number, options: GenerateOptions =
 		} else if (u < 0.775) {
 			const v = rng.nextFloat();
 			if (v < 0.4) step = { k: "net", loss: 0, dup: 0, reo: 0, dt: dt() };
-			else step = { k: "net", loss: pick([0, 0.05, 0.1, 0.2]), dup: pick([0, 0.05, 0.1]), reo: pick([0, 0.1, 0.3]), dt: dt() };
+			else step = { k: "net", loss: pick([0, 0.05, 0.1, 0.2]), dup: pick([0, 0.05, 0.1, 0.3]), reo: pick([0, 0.1, 0.3]), dt: dt() };
 		} else if (u < 0.85) {
 			step = { k: "wait", dt: dt() };
 		} else if (u < 0.89) {
