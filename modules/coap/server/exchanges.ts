@@ -74,6 +74,7 @@ export class ServerExchanges {
 		slot.response = res;
 		slot.generation++;
 		slot.state = SLOT_WORKING;
+		slot.handlerHeld = true;
 		slot.address = address;
 		slot.port = port;
 		slot.requestType = v.type;
@@ -159,7 +160,14 @@ export class ServerExchanges {
 		slot.state = SLOT_FREE;
 		slot.generation++;
 		slot.retransmitAt = slot.giveUpAt = -1;
-		slot.response.clear(); // drops references, stays sealed until its next use
+		if (slot.handlerHeld) {
+			// An async handler had this builder and may still hold it after its promise settled
+			// (a dangling timer): it is retired, never handed to another request, so a late write
+			// cannot change another answer (it throws: the builder is sealed). The one
+			// allocation of the async path's end, beside the promise callbacks it already costs.
+			slot.handlerHeld = false;
+			slot.response = new ResponseBuilder();
+		} else slot.response.clear(); // drops references
 		this.#core.rearm();
 	}
 
@@ -203,8 +211,9 @@ export class ServerExchanges {
 			if (s.state === SLOT_WORKING) {
 				if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
 					// The handler never settled: answer 5.03 so the client is not left waiting. The
-					// handler still holds the slot's request and response objects, so the slot gets
-					// fresh ones (an allocation on this error path only).
+					// handler still holds the slot's request object, so the slot gets a fresh one (an
+					// allocation on this error path only); its response builder, sealed once the 5.03
+					// is written, is retired when the slot is freed (free()).
 					const res = s.response;
 					res.reset();
 					res.code = CODE_SERVICE_UNAVAILABLE;
@@ -212,7 +221,6 @@ export class ServerExchanges {
 					res.payload = "handler timed out";
 					this.#asyncDone(s, s.generation, null);
 					s.request = new CoapRequest(new MessageView(core.limits.maxOptions));
-					s.response = new ResponseBuilder();
 					continue;
 				}
 				if (s.retransmitAt >= 0 && now >= s.retransmitAt && !s.acked) {

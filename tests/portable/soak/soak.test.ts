@@ -67,8 +67,8 @@ const DEMOS: readonly Demo[] = Object.freeze([
 	},
 	{
 		defect: 1, inv: "escaped", seed: 1,
-		title: "an ArrayBuffer payload throws out of the endpoint (src.subarray is not a function)",
-		steps: [req(1, 0, "PUT", "/echo", "misuse:ab", 20)],
+		title: "a payload that is not bytes or text (a plain array) must end as 5.00, never throw out of the endpoint (an ArrayBuffer is taken as its bytes)",
+		steps: [req(1, 0, "PUT", "/echo", "misuse:arr", 20)],
 	},
 	{
 		defect: 1, inv: "outcome", seed: 1,

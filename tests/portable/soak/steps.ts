@@ -23,7 +23,7 @@ export const MISUSES = Object.freeze([
 	"codestr", // res.code = "2.05"
 	"codereq", // res.code = 0x01 (a request code)
 	"code1xx", // res.code = 0x20 (class 1, reserved)
-	"ab", // res.payload = an ArrayBuffer
+	"arr", // res.payload = a plain Array (an ArrayBuffer is accepted as bytes)
 	"num", // res.payload = 42
 	"optneg", // res.option(12, -1)
 	"optfrac", // res.option(14, 1.5)
