@@ -126,6 +126,8 @@ interface RequestRecord {
 	deadline: number;
 	settled: boolean;
 	lossy: boolean;
+	/** Another request of the same client was outstanding when this one was made. */
+	queued: boolean;
 	closed: boolean;
 	blockwise: boolean;
 	/** Writes to /store/k so far when the request was made (a GET racing a write). */
@@ -831,6 +833,10 @@ export class Soak {
 			deadline: this.now + (blockwise ? exchanges * 3 * (s.t + 1000) : s.t + 1000),
 			settled: false,
 			lossy: this.#lossy,
+			// RFC 7252 §4.7: behind an outstanding request of the same client to the server, this
+			// one waits for NSTART room (a lost or unanswered NON counts for its size / PROBING_RATE),
+			// and its timeout counts from the call: it may end unsent.
+			queued: this.#requests.some((r) => !r.settled && r.client === s.c),
 			closed: false,
 			blockwise,
 			writes: s.p.startsWith("/store/") ? this.#writes[Number(s.p.slice(7))]! : 0,
@@ -987,6 +993,7 @@ export class Soak {
 		if (code === "COAP_CAPACITY") return; // the client's own tables were full
 		if (code === "COAP_RESET" && s.x === "oscore" && s.non === 1) return; // §4.3: a NON with an unrecognised critical option is rejected
 		if (code === "COAP_TIMEOUT" && (rec.lossy || s.b === "hang" || s.b.startsWith("slow:"))) return;
+		if (code === "COAP_TIMEOUT" && rec.queued && e.message.indexOf("not sent") >= 0) return;
 		if (code === "COAP_BAD_RESPONSE" && (s.m === "GET" || s.m === "FETCH") && (s.p.startsWith("/store/") || s.p.startsWith("/obs/"))) return; // the representation kept changing
 		let defect = 0;
 		if (code === "COAP_TIMEOUT" && s.b.startsWith("misuse:")) defect = 1;
