@@ -4,6 +4,8 @@
  *   xscoap get|post|put|delete|fetch|patch|ipatch URI [options]   one request; payload to stdout
  *   xscoap serve [--bind HOST:PORT]                                 the demo server
  *   xscoap device DIR [--bind HOST:PORT]                            a firmware example (e.g. examples/sensor), simulated hardware
+ *   xscoap rd [--bind HOST:PORT] [--store FILE]                     a resource directory (hosts/node/rd/command.ts)
+ *   xscoap sim [--devices N] ...                                    a fleet of simulated devices (hosts/node/sim/command.ts)
  *
  * Exit status: 0 for a 2.xx response; 1 for another response code (printed on stderr);
  * 2 for a usage error; 3 when no response came (timeout, reset, network error).
@@ -25,6 +27,8 @@ import type { Router } from "../../modules/coap/server/router.js";
 import { sensorRouter, type SensorDeviceConfig } from "../../examples/sensor/app.js";
 import { SimulatedSensors } from "../../examples/sensor/simulated.js";
 import { openEndpoint } from "./ports.js";
+import { RD_USAGE, rdCommand } from "./rd/command.js";
+import { SIM_USAGE, simCommand } from "./sim/command.js";
 
 const USAGE = `usage:
   xscoap get|post|put|delete|fetch|patch|ipatch URI [options]
@@ -46,7 +50,7 @@ const USAGE = `usage:
   xscoap device DIR [--bind HOST:PORT] [-v]
       runs the firmware example in DIR (e.g. examples/sensor) on this host, with simulated
       sensors and the LED on the console; limits from the example's manifest config.coap
-`;
+` + RD_USAGE + SIM_USAGE;
 
 class UsageError extends Error {
 	override get name(): string {
@@ -438,6 +442,9 @@ async function device(p: Parsed): Promise<number> {
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
+	// Commands with options of their own parse their arguments themselves.
+	if (argv[0] === "rd") return rdCommand(argv.slice(1));
+	if (argv[0] === "sim") return simCommand(argv.slice(1));
 	try {
 		const p = parseArgs(argv);
 		if (p.flags.has("-h") || p.flags.has("--help") || p.command === "help") {
