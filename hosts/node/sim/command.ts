@@ -1,4 +1,208 @@
-export const SIM_USAGE = "";
-export async function simCommand(_argv: readonly string[]): Promise<number> {
-	return 2;
+/**
+ * `xscoap sim` (and `npm start`): a fleet of simulated sensor devices on loopback, each the
+ * firmware example of examples/sensor on the Node host on its own UDP port, registered with a
+ * resource directory (RFC 9176) that the command starts (or an external one, `--rd URI`), and
+ * a live view of their observed temperatures (RFC 7641). Ctrl-C removes every registration,
+ * closes everything and exits 0; a second Ctrl-C exits at once.
+ *
+ *   --devices N      devices (default 3)
+ *   --workers W      worker threads to spread them over (default 1: all in this thread)
+ *   --base-port P    the directory on 127.0.0.1:P, device i on P+i (default 5683)
+ *   --rd URI         register with the directory at URI instead of starting one
+ *   --loss F --delay MS --duplicate F   impair every device's link (sim/impairment.ts, the
+ *                    virtual network's model of the tests)
+ *   --seed S         reproducible simulated values (and link impairment)
+ *   --oscore         reserved: each device's OSCORE context and a credentials file for the
+ *                    client come with OSCORE support (RFC 8613), which is not built yet
+ *
+ * Exit status: 0 after Ctrl-C; 2 for a usage error; 3 when the fleet cannot start (a port in
+ * use, a directory that cannot be reached by name).
+ */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { parseCoapUri } from "../../../modules/coap/uri/uri.js";
+import { Fleet } from "../../../sim/fleet/fleet.js";
+import { ShardStartError } from "../../../sim/fleet/shard.js";
+import { DEFAULT_CONDITIONS, type LinkConditions } from "../../../sim/impairment.js";
+import { coapUri, intFlag, isAddressInUse, numberFlag, parseFlags, UsageError } from "../args.js";
+import { DirectoryServer } from "../rd/server.js";
+import { LiveView, deviceTable, readyCommands } from "./view.js";
+
+export const SIM_USAGE = `  xscoap sim [--devices N] [--workers W] [--base-port P] [--rd URI] [--seed S]
+             [--loss F] [--delay MS] [--duplicate F]
+      a fleet of simulated sensor devices (examples/sensor) on 127.0.0.1, registered with a
+      resource directory on port P (default 5683; devices on P+1..P+N) or the one at --rd URI,
+      with a live view of their temperatures; Ctrl-C deregisters them and stops (npm start runs
+      this). --loss/--duplicate take a probability 0..1, --delay milliseconds, applied to every
+      device's link; --workers spreads the devices over threads; --oscore comes with OSCORE
+`;
+
+/** The loopback address the devices (and the directory started here) bind. */
+const ADDRESS = "127.0.0.1";
+/** Lifetime of the devices' registrations, s (renewed a quarter before it ends). */
+const LIFETIME_S = 300;
+/** How long Ctrl-C waits for the directory to confirm the removals, ms. */
+const STOP_TIMEOUT_MS = 3000;
+
+interface SimOptions {
+	devices: number;
+	workers: number;
+	basePort: number;
+	rd: string | null;
+	seed: number;
+	conditions: LinkConditions | null;
+}
+
+async function readOptions(argv: readonly string[]): Promise<SimOptions | "help"> {
+	const p = parseFlags(argv, ["--devices", "--workers", "--base-port", "--rd", "--loss", "--delay", "--duplicate", "--seed"], ["--oscore", "-h", "--help"]);
+	if (p.flags.has("-h") || p.flags.has("--help")) return "help";
+	if (p.positional.length > 0) throw new UsageError("sim takes no arguments besides its options, got " + p.positional[0]);
+	// The flag is reserved here so the command line stays the same when OSCORE lands.
+	if (p.flags.has("--oscore")) throw new UsageError("--oscore comes with OSCORE support (RFC 8613), which this version of xscoap does not have yet");
+	const devices = intFlag(p.flags, "--devices", 3, 1, 20000);
+	const workers = Math.min(devices, intFlag(p.flags, "--workers", 1, 1, 64));
+	const basePort = intFlag(p.flags, "--base-port", 5683, 1, 65535);
+	if (basePort + devices > 65535) throw new UsageError("--base-port " + basePort + " leaves no room for " + devices + " devices (they take ports " + (basePort + 1) + ".." + (basePort + devices) + ", at most 65535)");
+	const loss = numberFlag(p.flags, "--loss", 0, 0, 1, "a probability 0..1");
+	const duplicate = numberFlag(p.flags, "--duplicate", 0, 0, 1, "a probability 0..1");
+	const delay = numberFlag(p.flags, "--delay", 0, 0, 60000, "milliseconds 0..60000");
+	const seed = intFlag(p.flags, "--seed", 1, 0, 0xffffffff);
+	let rd: string | null = null;
+	const rdFlag = p.flags.get("--rd");
+	if (typeof rdFlag === "string") {
+		const u = parseCoapUri(rdFlag);
+		if (typeof u === "string") throw new UsageError("--rd: " + u);
+		if (u.query.length > 0) throw new UsageError("--rd takes the directory's coap://HOST[:PORT][/PATH], without a query");
+		let host = u.host;
+		if (!u.hostIsLiteral) {
+			try {
+				host = (await lookup(u.host, { family: 4 })).address;
+			} catch {
+				throw new UsageError("--rd: cannot resolve host " + u.host);
+			}
+		}
+		if (isIP(host) !== 4) throw new UsageError("--rd: the devices use IPv4 loopback (" + ADDRESS + "); give the directory an IPv4 address, got " + host);
+		rd = "coap://" + host + ":" + u.port + (u.path.length > 0 ? "/" + u.path.join("/") : "");
+	}
+	const impaired = loss > 0 || duplicate > 0 || delay > 0;
+	const conditions: LinkConditions | null = impaired ? { ...DEFAULT_CONDITIONS, loss, duplicate, delayMs: delay, mtu: 65507 } : null;
+	return { devices, workers, basePort, rd, seed, conditions };
+}
+
+/** Runs `xscoap sim` with its arguments (after "sim"); resolves to the exit status. */
+export async function simCommand(argv: readonly string[]): Promise<number> {
+	let o: SimOptions;
+	try {
+		const r = await readOptions(argv);
+		if (r === "help") {
+			process.stdout.write("usage:\n" + SIM_USAGE);
+			return 0;
+		}
+		o = r;
+	} catch (e) {
+		if (e instanceof UsageError) {
+			process.stderr.write("error: " + e.message + " (xscoap --help shows the usage)\n");
+			return 2;
+		}
+		throw e;
+	}
+	const out = process.stdout;
+	const started = performance.now();
+	const baseRss = process.memoryUsage().rss;
+
+	// The directory: ours on the base port, or the one given.
+	let directory: DirectoryServer | undefined;
+	let rdUri: string;
+	if (o.rd === null) {
+		try {
+			directory = await DirectoryServer.start({ address: ADDRESS, port: o.basePort });
+		} catch (e) {
+			const why = isAddressInUse(e) ? "the port is in use. Use --base-port P to move the directory (P) and the devices (P+1..P+N), or --rd URI to use a directory that is already running" : (e as Error).message;
+			process.stderr.write("error: cannot start the resource directory on " + ADDRESS + ":" + o.basePort + ": " + why + "\n");
+			return 3;
+		}
+		rdUri = coapUri(ADDRESS, directory.port);
+	} else rdUri = o.rd;
+
+	const impairment = o.conditions === null ? "" : ", links impaired: loss " + o.conditions.loss + ", delay " + o.conditions.delayMs + " ms, duplicate " + o.conditions.duplicate;
+	out.write("xscoap sim: " + o.devices + " simulated sensor device" + (o.devices === 1 ? "" : "s") + " (examples/sensor on the Node host), seed " + o.seed + (o.workers > 1 ? ", " + o.workers + " worker threads" : "") + impairment + "\n");
+	out.write("resource directory: " + rdUri + (directory !== undefined ? " (started here; rt core.rd core.rd-lookup-ep core.rd-lookup-res)" : " (external)") + "\n\n");
+
+	let view: LiveView | undefined;
+	let allRegisteredAt = -1;
+	// The fleet as the registration listener sees it (set once Fleet.start() returns; earlier
+	// registrations are counted when the view starts).
+	let fleetRef: Fleet | undefined;
+	const pendingNotes: string[] = [];
+	let fleet: Fleet;
+	try {
+		fleet = await Fleet.start(
+			{ devices: o.devices, workers: o.workers, address: ADDRESS, basePort: o.basePort, rd: rdUri, lifetime: LIFETIME_S, conditions: o.conditions, seed: o.seed, observe: true, sampleMs: 1000 },
+			{
+				registration: () => {
+					if (allRegisteredAt < 0 && fleetRef !== undefined && fleetRef.registered === o.devices) {
+						allRegisteredAt = performance.now();
+						const line = "registered " + o.devices + "/" + o.devices + " with " + rdUri + " in " + ((allRegisteredAt - started) / 1000).toFixed(2) + " s";
+						if (view !== undefined) view.note(line);
+						else pendingNotes.push(line);
+					}
+				},
+				values: (batch) => view?.values(batch),
+			},
+		);
+	} catch (e) {
+		directory?.close();
+		if (e instanceof ShardStartError) {
+			const hint = e.code === "EADDRINUSE" ? ". The devices take ports " + (o.basePort + 1) + ".." + (o.basePort + o.devices) + ": choose a free range with --base-port" : "";
+			process.stderr.write("error: " + e.message + hint + "\n");
+		} else process.stderr.write("error: the fleet did not start: " + ((e as Error)?.message ?? String(e)) + "\n");
+		return 3;
+	}
+	fleetRef = fleet;
+
+	out.write(deviceTable(fleet.devices, rdUri));
+	out.write("\ntry:\n" + readyCommands(fleet.devices, rdUri) + "\n");
+	out.write("live temperatures (Ctrl-C stops" + (out.isTTY ? "" : "; one line per change") + "):\n");
+	view = new LiveView(fleet, out, true, baseRss);
+	for (const line of pendingNotes.splice(0)) view.note(line);
+	if (allRegisteredAt < 0 && fleet.registered === o.devices) {
+		allRegisteredAt = performance.now();
+		view.note("registered " + o.devices + "/" + o.devices + " with " + rdUri + " in " + ((allRegisteredAt - started) / 1000).toFixed(2) + " s");
+	}
+	view.start();
+	// While not every device is registered, say so now and then (with the latest problem).
+	const progress = setInterval(() => {
+		if (allRegisteredAt >= 0) {
+			clearInterval(progress);
+			return;
+		}
+		const problem = fleet.problems.find((p) => p !== "") ?? "";
+		view!.note("registered " + fleet.registered + "/" + o.devices + " with " + rdUri + " so far" + (problem !== "" ? " (" + problem + ")" : ""));
+	}, 5000);
+
+	await new Promise<void>((resolve) => {
+		let stopping = false;
+		const stop = () => {
+			if (stopping) {
+				// A second Ctrl-C: leave now.
+				process.stderr.write("stopping at once\n");
+				process.exit(130);
+			}
+			stopping = true;
+			clearInterval(progress);
+			view!.stop();
+			out.write("\nstopping: removing " + fleet.registered + " registration" + (fleet.registered === 1 ? "" : "s") + " from " + rdUri + " ...\n");
+			void fleet.stop(STOP_TIMEOUT_MS).then((r) => {
+				directory?.close();
+				process.removeListener("SIGINT", stop);
+				process.removeListener("SIGTERM", stop);
+				const failed = r.failed > 0 ? ", " + r.failed + " without an answer from the directory (they expire after " + LIFETIME_S + " s)" : "";
+				out.write("stopped: " + o.devices + " device" + (o.devices === 1 ? "" : "s") + ", " + r.deregistered + " deregistered" + failed + ", " + fleet.notifications + " notifications received\n");
+				resolve();
+			});
+		};
+		process.on("SIGINT", stop);
+		process.on("SIGTERM", stop);
+	});
+	return 0;
 }
