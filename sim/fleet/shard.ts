@@ -85,6 +85,10 @@ export class ShardStartError extends Error {
 	}
 }
 
+/** Devices started together, and the pause between groups (see Shard.start). */
+const START_GROUP = 25;
+const START_GAP_MS = 20;
+
 /** Name of device `index` of a fleet of `total`: sensor-001 ... */
 export function deviceName(index: number, total: number): string {
 	return "sensor-" + String(index + 1).padStart(Math.max(3, String(total).length), "0");
@@ -124,6 +128,9 @@ export class Shard {
 		const settings = deviceSettings(example.coap);
 		const startedAt = this.#clock.now();
 		try {
+			// Every device's socket binds at once; the first failure (in device order) is reported.
+			const opening: Promise<Endpoint>[] = [];
+			const apps: SensorDeviceApp[] = [];
 			for (let k = 0; k < c.count; k++) {
 				const index = c.first + k;
 				const name = deviceName(index, c.total);
@@ -138,12 +145,23 @@ export class Shard {
 				const app = buildSensorApp(board, clock, { ...example.sensor, name }, c.sampleMs);
 				const udp: UdpConstructor = c.conditions === null ? NodeUdp : impairedUdpClass(c.conditions, new Prng(deriveSeed(c.seed, name + "/link")));
 				const ports: Ports = { udp, clock, random: fillRandom };
-				const endpoint = await open(ports, c.address, port, app, settings.limits, name);
-				const resources = app.router.resources.filter((r) => !r.hidden).map((r) => r.path);
-				const info: DeviceInfo = { index, name, port, uri: "coap://" + c.address + ":" + port, resources };
-				this.#devices.push({ info, endpoint, app, rd: null, observation: null });
+				apps.push(app);
+				opening.push(open(ports, c.address, port, app, settings.limits, name));
+			}
+			const opened = await Promise.allSettled(opening);
+			for (let k = 0; k < c.count; k++) {
+				const r = opened[k]!;
+				if (r.status === "rejected") continue;
+				const index = c.first + k;
+				const app = apps[k]!;
+				const port = c.basePort + 1 + index;
+				const resources = app.router.resources.filter((x) => !x.hidden).map((x) => x.path);
+				const info: DeviceInfo = { index, name: deviceName(index, c.total), port, uri: "coap://" + c.address + ":" + port, resources };
+				this.#devices.push({ info, endpoint: r.value, app, rd: null, observation: null });
 				this.devices.push(info);
 			}
+			const failed = opened.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+			if (failed !== undefined) throw failed.reason;
 			if (c.observe) {
 				this.#observer = new Endpoint({
 					ports: { udp: NodeUdp, clock: this.#clock, random: fillRandom },
@@ -157,10 +175,17 @@ export class Shard {
 			this.close();
 			throw e;
 		}
-		for (const d of this.#devices) {
-			d.app.start();
-			if (c.rd !== null) d.rd = this.#register(d, c.rd);
-			if (this.#observer !== undefined) d.observation = this.#observe(d);
+		// Devices start in small groups: a thousand registrations (and observations) sent in the
+		// same instant overflow the receiving socket's buffer on loopback, and the datagrams the
+		// kernel drops cost a CON retransmission (2 to 3 s, RFC 7252 §4.8) each.
+		for (let k = 0; k < this.#devices.length; k += START_GROUP) {
+			if (k > 0) await new Promise((resolve) => setTimeout(resolve, START_GAP_MS));
+			if (this.#stopped) return;
+			for (const d of this.#devices.slice(k, k + START_GROUP)) {
+				d.app.start();
+				if (c.rd !== null) d.rd = this.#register(d, c.rd);
+				if (this.#observer !== undefined) d.observation = this.#observe(d);
+			}
 		}
 	}
 

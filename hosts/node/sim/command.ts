@@ -196,6 +196,7 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 				directory?.close();
 				process.removeListener("SIGINT", stop);
 				process.removeListener("SIGTERM", stop);
+				process.removeAllListeners("SIGHUP");
 				const failed = r.failed > 0 ? ", " + r.failed + " without an answer from the directory (they expire after " + LIFETIME_S + " s)" : "";
 				out.write("stopped: " + o.devices + " device" + (o.devices === 1 ? "" : "s") + ", " + r.deregistered + " deregistered" + failed + ", " + fleet.notifications + " notifications received\n");
 				resolve();
@@ -203,6 +204,11 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 		};
 		process.on("SIGINT", stop);
 		process.on("SIGTERM", stop);
+		// The terminal went away: deregister and stop all the same (later writes may fail: ignored).
+		process.once("SIGHUP", () => {
+			out.on("error", () => {});
+			stop();
+		});
 	});
 	return 0;
 }
