@@ -198,7 +198,7 @@ export class Shard {
 			if (e.kind === "registered") events.registration(index, e.location, true, e.detail);
 			else if (e.kind === "error" && client !== null && !client.registered) events.registration(index, "", false, e.detail);
 		};
-		client = startSensorRd({ endpoint: d.endpoint, clock: this.#clock, router: d.app.router, settings, random: fillRandom, timeoutMs: 20000, onEvent });
+		client = startSensorRd({ endpoint: d.endpoint, clock: this.#clock, router: d.app.router, settings, random: fillRandom, onEvent });
 		return client;
 	}
 

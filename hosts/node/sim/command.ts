@@ -26,7 +26,10 @@ import { ShardStartError } from "../../../sim/fleet/shard.js";
 import { DEFAULT_CONDITIONS, type LinkConditions } from "../../../sim/impairment.js";
 import { coapUri, intFlag, isAddressInUse, numberFlag, parseFlags, UsageError } from "../args.js";
 import { DirectoryServer } from "../rd/server.js";
-import { LiveView, deviceTable, readyCommands } from "./view.js";
+import { LiveView, deviceTable, readyCommands, type LookupUris } from "./view.js";
+import { EP_LOOKUP_PATH, RES_LOOKUP_PATH } from "../rd/directory.js";
+import { openEndpoint } from "../ports.js";
+import { linkParam, parseLinkFormat, resolveReference, valueMatches } from "../../../modules/coap/rd/links.js";
 
 export const SIM_USAGE = `  xscoap sim [--devices N] [--workers W] [--base-port P] [--rd URI] [--seed S]
              [--loss F] [--delay MS] [--duplicate F]
@@ -139,7 +142,8 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 		fleet = await Fleet.start(
 			{ devices: o.devices, workers: o.workers, address: ADDRESS, basePort: o.basePort, rd: rdUri, lifetime: LIFETIME_S, conditions: o.conditions, seed: o.seed, observe: true, sampleMs: 1000 },
 			{
-				registration: () => {
+				registration: (index, location, registered) => {
+					if (view !== undefined) view.registration(index, location, registered);
 					if (allRegisteredAt < 0 && fleetRef !== undefined && fleetRef.registered === o.devices) {
 						allRegisteredAt = performance.now();
 						const line = "registered " + o.devices + "/" + o.devices + " with " + rdUri + " in " + ((allRegisteredAt - started) / 1000).toFixed(2) + " s";
@@ -160,10 +164,13 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 	}
 	fleetRef = fleet;
 
-	out.write(deviceTable(fleet.devices, rdUri));
-	out.write("\ntry:\n" + readyCommands(fleet.devices, rdUri) + "\n");
+	const lookup: LookupUris = directory !== undefined ? { ep: rdUri + EP_LOOKUP_PATH, res: rdUri + RES_LOOKUP_PATH } : await discoverLookups(rdUri);
+	out.write(deviceTable(fleet.devices, lookup));
+	out.write("\ntry:\n" + readyCommands(fleet.devices, lookup) + "\n");
 	out.write("live temperatures (Ctrl-C stops" + (out.isTTY ? "" : "; one line per change") + "):\n");
 	view = new LiveView(fleet, out, true, baseRss);
+	// Registrations that came before the view existed.
+	for (let i = 0; i < fleet.devices.length; i++) view.registration(i, fleet.locations[i]!, fleet.registeredFlags[i]!);
 	for (const line of pendingNotes.splice(0)) view.note(line);
 	if (allRegisteredAt < 0 && fleet.registered === o.devices) {
 		allRegisteredAt = performance.now();
@@ -211,4 +218,33 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 		});
 	});
 	return 0;
+}
+
+/**
+ * The lookup interfaces of an external directory, from its /.well-known/core (RFC 9176 §4.3:
+ * rt=core.rd-lookup-ep and core.rd-lookup-res); null for the ones it does not list or when
+ * it does not answer within 3 s.
+ */
+async function discoverLookups(rdUri: string): Promise<LookupUris> {
+	const root = /^coap:\/\/[^/]+/.exec(rdUri)![0];
+	const found: { ep: string | null; res: string | null } = { ep: null, res: null };
+	let client;
+	try {
+		client = await openEndpoint({ address: ADDRESS, limits: { clientExchanges: 1, serverExchanges: 0, maxBodySize: 16384, blockTransfers: 1 } });
+		const res = await client.request({ uri: root + "/.well-known/core?rt=core.rd-lookup-*", timeoutMs: 3000 });
+		const links = res.ok ? parseLinkFormat(res.text()) : [];
+		if (typeof links !== "string") {
+			for (const l of links) {
+				const rt = linkParam(l, "rt") ?? "";
+				const target = resolveReference(root + "/", l.href);
+				if (found.ep === null && valueMatches("rt", "core.rd-lookup-ep", rt)) found.ep = target;
+				if (found.res === null && valueMatches("rt", "core.rd-lookup-res", rt)) found.res = target;
+			}
+		}
+	} catch {
+		// no answer: the commands leave the lookups out
+	} finally {
+		client?.close();
+	}
+	return found;
 }

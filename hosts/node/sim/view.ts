@@ -12,8 +12,14 @@ import type { Fleet } from "../../../sim/fleet/fleet.js";
 export const TABLE_FULL = 50;
 export const TABLE_HEAD = 10;
 
+/** Where a directory's lookup interfaces are (absolute URIs), as far as known. */
+export interface LookupUris {
+	readonly ep: string | null;
+	readonly res: string | null;
+}
+
 /** The device table (endpoint name, URI, resources). */
-export function deviceTable(devices: readonly DeviceInfo[], rdUri: string | null): string {
+export function deviceTable(devices: readonly DeviceInfo[], lookup: LookupUris): string {
 	const shown = devices.length <= TABLE_FULL ? devices : devices.slice(0, TABLE_HEAD);
 	const nameWidth = Math.max(8, ...shown.map((d) => d.name.length));
 	const uriWidth = Math.max(3, ...shown.map((d) => d.uri.length));
@@ -22,17 +28,17 @@ export function deviceTable(devices: readonly DeviceInfo[], rdUri: string | null
 	if (shown.length < devices.length) {
 		const last = devices[devices.length - 1]!;
 		s += "  ... and " + (devices.length - shown.length) + " more, up to " + last.name + " at " + last.uri;
-		s += rdUri !== null ? " (all of them: npx xscoap get '" + rdUri + "/rd-lookup/ep?count=100&page=0')\n" : "\n";
+		s += lookup.ep !== null ? " (all of them: npx xscoap get '" + lookup.ep + "?count=100&page=0')\n" : "\n";
 	}
 	return s;
 }
 
 /** Two or three commands to paste: read a device, observe it, find them all in the directory. */
-export function readyCommands(devices: readonly DeviceInfo[], rdUri: string | null): string {
+export function readyCommands(devices: readonly DeviceInfo[], lookup: LookupUris): string {
 	const d = devices[0]!;
 	let s = "  npx xscoap get " + d.uri + "/sensors/temperature\n";
 	s += "  npx xscoap get " + d.uri + "/sensors/temperature --observe\n";
-	if (rdUri !== null) s += "  npx xscoap get '" + rdUri + "/rd-lookup/res?rt=temperature-c'\n";
+	if (lookup.res !== null) s += "  npx xscoap get '" + lookup.res + "?rt=temperature-c'\n";
 	else s += "  npx xscoap put " + d.uri + "/actuators/led --payload on\n";
 	return s;
 }
@@ -65,6 +71,8 @@ export class LiveView {
 	#lastAt = performance.now();
 	#rate = 0;
 	#statusAt = performance.now();
+	/** Last registration location printed per device (non-terminal output). */
+	readonly #locations: string[] = [];
 	/** Last value printed per device (non-terminal output). */
 	readonly #printed: string[] = [];
 
@@ -95,6 +103,13 @@ export class LiveView {
 			s += this.#fleet.devices[index]!.name + " " + text + "\n";
 		}
 		if (s !== "") this.#out.write(s);
+	}
+
+	/** A device's registration changed (non-terminal output: one line when its location changes; the terminal's block shows it). */
+	registration(index: number, location: string, registered: boolean): void {
+		if (this.#tty || !registered || this.#locations[index] === location) return;
+		this.#locations[index] = location;
+		this.#out.write(this.#fleet.devices[index]!.name + " registered" + (location !== "" ? " at " + location : "") + "\n");
 	}
 
 	/** A line above the live block (registration news...). */
