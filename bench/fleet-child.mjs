@@ -112,21 +112,26 @@ try {
       });
       servers.push(server);
     }
-    // The same observer as the xscoap fleet's (sim/fleet/shard.ts): one client slot per observation.
-    const observer = await openEndpoint({ address: '127.0.0.1', limits: { clientExchanges: N + 4, serverExchanges: 0, dedupEntries: Math.min(4096, 4 * N + 16), observers: 0, blockTransfers: 2 } });
-    const observations = [];
+    // The same observers as the xscoap fleet's (sim/fleet/shard.ts): an endpoint per 500
+    // devices, one client slot per observation, observations started 25 at a time.
+    const SHARE = 500;
+    const observers = [];
+    for (let k = 0; k < N; k += SHARE) {
+      const share = Math.min(SHARE, N - k);
+      observers.push(await openEndpoint({ address: '127.0.0.1', limits: { clientExchanges: share + 4, serverExchanges: 0, dedupEntries: 4 * share + 16, observers: 0, blockTransfers: 2 } }));
+    }
     const GROUP = 25;
     for (let k = 0; k < N; k += GROUP) {
       if (k > 0) await new Promise((r) => setTimeout(r, 20));
       for (let i = k; i < Math.min(N, k + GROUP); i++) {
-        observations.push(observer.observe({ uri: 'coap://127.0.0.1:' + (BASE + 1 + i) + '/sensors/temperature' }, (n) => {
+        observers[Math.floor(i / SHARE)].observe({ uri: 'coap://127.0.0.1:' + (BASE + 1 + i) + '/sensors/temperature' }, (n) => {
           if (n.ok) noteValue(i);
-        }));
+        });
       }
     }
     stop = async () => {
       for (const t of timers) clearInterval(t);
-      observer.close();
+      for (const o of observers) o.close();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     };
   } else throw new Error('unknown implementation ' + impl);

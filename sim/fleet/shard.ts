@@ -85,6 +85,9 @@ export class ShardStartError extends Error {
 	}
 }
 
+/** Devices one observer endpoint watches. */
+const OBSERVER_SHARE = 500;
+
 /** Devices started together, and the pause between groups (see Shard.start). */
 const START_GROUP = 25;
 const START_GAP_MS = 20;
@@ -108,7 +111,8 @@ export class Shard {
 	readonly #events: ShardEvents;
 	readonly #devices: Device[] = [];
 	readonly #clock = new NodeClock();
-	#observer: Endpoint | undefined;
+	/** Observer endpoints, each watching up to OBSERVER_SHARE devices (device k: observers[k / OBSERVER_SHARE]). */
+	readonly #observers: Endpoint[] = [];
 	#batch: (number | string)[] = [];
 	#batchTimer: ReturnType<typeof setTimeout> | undefined;
 	#stopped = false;
@@ -162,14 +166,19 @@ export class Shard {
 			}
 			const failed = opened.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
 			if (failed !== undefined) throw failed.reason;
-			if (c.observe) {
-				this.#observer = new Endpoint({
+			// Several observer sockets for a large shard: one socket receiving thousands of
+			// notifications a second loses some to its receive buffer whenever the thread pauses
+			// (a garbage collection); and an endpoint's tables have a size limit.
+			for (let k = 0; c.observe && k < c.count; k += OBSERVER_SHARE) {
+				const share = Math.min(OBSERVER_SHARE, c.count - k);
+				const observer = new Endpoint({
 					ports: { udp: NodeUdp, clock: this.#clock, random: fillRandom },
 					address: c.address,
 					// One client slot per observation (RFC 7641: each holds its exchange), a few more for its requests.
-					limits: { clientExchanges: c.count + 4, serverExchanges: 0, dedupEntries: Math.min(4096, 4 * c.count + 16), observers: 0, blockTransfers: 2 },
+					limits: { clientExchanges: share + 4, serverExchanges: 0, dedupEntries: 4 * share + 16, observers: 0, blockTransfers: 2 },
 				});
-				await (this.#observer.socket as unknown as NodeUdp).ready();
+				this.#observers.push(observer);
+				await (observer.socket as unknown as NodeUdp).ready();
 			}
 		} catch (e) {
 			this.close();
@@ -184,7 +193,7 @@ export class Shard {
 			for (const d of this.#devices.slice(k, k + START_GROUP)) {
 				d.app.start();
 				if (c.rd !== null) d.rd = this.#register(d, c.rd);
-				if (this.#observer !== undefined) d.observation = this.#observe(d);
+				if (this.#observers.length > 0) d.observation = this.#observe(d);
 			}
 		}
 	}
@@ -204,7 +213,7 @@ export class Shard {
 
 	#observe(d: Device): Observation {
 		const index = d.info.index;
-		return this.#observer!.observe(
+		return this.#observers[Math.floor((index - this.config.first) / OBSERVER_SHARE)]!.observe(
 			{ uri: d.info.uri + "/sensors/temperature" },
 			(n) => {
 				if (n.ok) this.#value(index, n.text());
@@ -236,8 +245,8 @@ export class Shard {
 	async stop(timeoutMs: number): Promise<{ deregistered: number; failed: number }> {
 		if (this.#stopped) return { deregistered: 0, failed: 0 };
 		this.#stopped = true;
-		this.#observer?.close(); // observations end; devices forget their observers by themselves
-		this.#observer = undefined;
+		for (const o of this.#observers) o.close(); // observations end; devices forget their observers by themselves
+		this.#observers.length = 0;
 		for (const d of this.#devices) d.app.close();
 		let deregistered = 0;
 		let failed = 0;
@@ -257,8 +266,8 @@ export class Shard {
 		this.#stopped = true;
 		if (this.#batchTimer !== undefined) clearTimeout(this.#batchTimer);
 		this.#batchTimer = undefined;
-		this.#observer?.close();
-		this.#observer = undefined;
+		for (const o of this.#observers) o.close();
+		this.#observers.length = 0;
 		for (const d of this.#devices) {
 			d.app.close();
 			d.endpoint.close();

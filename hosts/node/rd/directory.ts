@@ -338,7 +338,7 @@ export class ResourceDirectory {
 		if (typeof params === "string") return badRequest(res, params);
 		if (params.ep !== undefined || params.d !== undefined) return badRequest(res, "ep and d cannot be changed by an update: register again (RFC 9176 §5.3.1)");
 		let links: Link[] | null = null;
-		if (req.payload.length > 0 || req.contentFormat >= 0) {
+		if (req.payload.length > 0) {
 			// The changed-links update (an extension, see the file header).
 			links = this.#readLinks(req, res);
 			if (links === null) return;

@@ -258,6 +258,7 @@ export class RdClient {
 			this.#relink = true;
 			return;
 		}
+		this.#timer.unschedule(); // a renewal or retry waiting: this registration replaces it
 		this.#next = this.#interface === null && !this.#simple ? "discover" : "register";
 		this.#run();
 	}
@@ -308,15 +309,22 @@ export class RdClient {
 	}
 
 	#run(): void {
-		const step = this.#next === "discover" ? this.#discover() : this.#next === "register" ? this.#register() : this.#update();
-		this.#step = step;
-		void step.then(() => {
+		const which = this.#next;
+		const step = which === "discover" ? this.#discover() : which === "register" ? this.#register() : this.#update();
+		const settled = (): void => {
 			this.#step = null;
 			if (this.#relink && !this.#stopping) {
 				this.#relink = false;
+				this.#timer.unschedule();
 				this.#next = this.#interface === null && !this.#simple ? "discover" : "register";
 				this.#run();
 			}
+		};
+		this.#step = step.then(settled, (e: unknown) => {
+			// A step's own failures are handled inside it; this is a bug's way out: report it
+			// and try the step again later rather than stop keeping the registration alive.
+			this.#step = null;
+			this.#fail("internal error in " + which + ": " + errorText(e), which);
 		});
 	}
 
