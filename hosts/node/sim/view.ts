@@ -54,7 +54,9 @@ export function statusLine(fleet: Fleet, rate: number, rss: number, baseRss: num
 	let s = n + " device" + (n === 1 ? "" : "s");
 	if (withRd) s += ", " + fleet.registered + "/" + n + " registered";
 	s += ", " + Math.round(rate) + " notifications/s";
-	s += ", RSS " + megabytes(rss) + " (" + Math.max(0, (rss - baseRss) / n / 1024).toFixed(1) + " KiB per device)";
+	s += ", RSS " + megabytes(rss);
+	// Per device only where the devices outweigh the process's own start-up growth.
+	if (n >= 100) s += " (" + Math.max(0, (rss - baseRss) / n / 1024).toFixed(1) + " KiB per device)";
 	return s;
 }
 
