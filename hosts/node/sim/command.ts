@@ -203,7 +203,7 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 				directory?.close();
 				process.removeListener("SIGINT", stop);
 				process.removeListener("SIGTERM", stop);
-				process.removeAllListeners("SIGHUP");
+				process.removeListener("SIGHUP", gone);
 				const failed = r.failed > 0 ? ", " + r.failed + " without an answer from the directory (they expire after " + LIFETIME_S + " s)" : "";
 				out.write("stopped: " + o.devices + " device" + (o.devices === 1 ? "" : "s") + ", " + r.deregistered + " deregistered" + failed + ", " + fleet.notifications + " notifications received\n");
 				resolve();
@@ -211,11 +211,13 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 		};
 		process.on("SIGINT", stop);
 		process.on("SIGTERM", stop);
-		// The terminal went away: deregister and stop all the same (later writes may fail: ignored).
-		process.once("SIGHUP", () => {
-			out.on("error", () => {});
-			stop();
-		});
+		// The terminal or the reader of the output went away (SIGHUP; EPIPE when piped into
+		// `head`): deregister and stop all the same; later writes may fail and are ignored.
+		const gone = () => {
+			if (!stopping) stop();
+		};
+		process.once("SIGHUP", gone);
+		out.on("error", gone);
 	});
 	return 0;
 }
