@@ -2,43 +2,30 @@
  * `xscoap sim` (and `npm start`): a fleet of simulated sensor devices on loopback, each the
  * firmware example of examples/sensor on the Node host on its own UDP port, registered with a
  * resource directory (RFC 9176) that the command starts (or an external one, `--rd URI`), and
- * a live view of their observed temperatures (RFC 7641). Ctrl-C removes every registration,
- * closes everything and exits 0; a second Ctrl-C exits at once.
+ * a live view of their observed temperatures (RFC 7641; hosts/node/sim/view.ts). The fleet
+ * itself is sim/fleet/. Ctrl-C (SIGINT, SIGTERM, SIGHUP, or the reader of the output going
+ * away) removes every registration, closes everything and exits 0; a second Ctrl-C exits at once.
  *
- *   --devices N      devices (default 3)
- *   --workers W      worker threads to spread them over (default 1: all in this thread)
- *   --base-port P    the directory on 127.0.0.1:P, device i on P+i (default 5683)
- *   --rd URI         register with the directory at URI instead of starting one
- *   --loss F --delay MS --duplicate F   impair every device's link (sim/impairment.ts, the
- *                    virtual network's model of the tests)
- *   --seed S         reproducible simulated values (and link impairment)
- *   --oscore         reserved: each device's OSCORE context and a credentials file for the
- *                    client come with OSCORE support (RFC 8613), which is not built yet
+ * `--oscore` is reserved here: each device's OSCORE context and a credentials file for the
+ * client come with OSCORE support (RFC 8613); until then the option is refused with a usage
+ * error, so command lines stay the same when it lands.
  *
  * Exit status: 0 after Ctrl-C; 2 for a usage error; 3 when the fleet cannot start (a port in
- * use, a directory that cannot be reached by name).
+ * use, for the directory or a device).
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { parseCoapUri } from "../../../modules/coap/uri/uri.js";
-import { Fleet } from "../../../sim/fleet/fleet.js";
-import { ShardStartError } from "../../../sim/fleet/shard.js";
-import { DEFAULT_CONDITIONS, type LinkConditions } from "../../../sim/impairment.js";
-import { coapUri, intFlag, isAddressInUse, numberFlag, parseFlags, UsageError } from "../args.js";
-import { DirectoryServer } from "../rd/server.js";
-import { LiveView, deviceTable, readyCommands, type LookupUris } from "./view.js";
-import { EP_LOOKUP_PATH, RES_LOOKUP_PATH } from "../rd/directory.js";
-import { openEndpoint } from "../ports.js";
-import { linkParam, parseLinkFormat, resolveReference, valueMatches } from "../../../modules/coap/rd/links.js";
-
-export const SIM_USAGE = `  xscoap sim [--devices N] [--workers W] [--base-port P] [--rd URI] [--seed S]
-             [--loss F] [--delay MS] [--duplicate F]
-      a fleet of simulated sensor devices (examples/sensor) on 127.0.0.1, registered with a
-      resource directory on port P (default 5683; devices on P+1..P+N) or the one at --rd URI,
-      with a live view of their temperatures; Ctrl-C deregisters them and stops (npm start runs
-      this). --loss/--duplicate take a probability 0..1, --delay milliseconds, applied to every
-      device's link; --workers spreads the devices over threads; --oscore comes with OSCORE
-`;
+import { parseCoapUri } from "../../../../modules/coap/uri/uri.js";
+import { linkParam, parseLinkFormat, resolveReference, valueMatches } from "../../../../modules/coap/rd/links.js";
+import { Fleet } from "../../../../sim/fleet/fleet.js";
+import { ShardStartError } from "../../../../sim/fleet/shard.js";
+import { DEFAULT_CONDITIONS, type LinkConditions } from "../../../../sim/impairment.js";
+import { openEndpoint } from "../../ports.js";
+import { EP_LOOKUP_PATH, RES_LOOKUP_PATH } from "../../rd/directory.js";
+import { DirectoryServer } from "../../rd/server.js";
+import { LiveView, deviceTable, readyCommands, type LookupUris } from "../../sim/view.js";
+import { type Args, type Command, EXIT_NO_RESPONSE, EXIT_OK, UsageError } from "../command.js";
+import { hostPort } from "../net.js";
 
 /** The loopback address the devices (and the directory started here) bind. */
 const ADDRESS = "127.0.0.1";
@@ -56,23 +43,21 @@ interface SimOptions {
 	conditions: LinkConditions | null;
 }
 
-async function readOptions(argv: readonly string[]): Promise<SimOptions | "help"> {
-	const p = parseFlags(argv, ["--devices", "--workers", "--base-port", "--rd", "--loss", "--delay", "--duplicate", "--seed"], ["--oscore", "-h", "--help"]);
-	if (p.flags.has("-h") || p.flags.has("--help")) return "help";
-	if (p.positional.length > 0) throw new UsageError("sim takes no arguments besides its options, got " + p.positional[0]);
-	// The flag is reserved here so the command line stays the same when OSCORE lands.
-	if (p.flags.has("--oscore")) throw new UsageError("--oscore comes with OSCORE support (RFC 8613), which this version of xscoap does not have yet");
-	const devices = intFlag(p.flags, "--devices", 3, 1, 20000);
-	const workers = Math.min(devices, intFlag(p.flags, "--workers", 1, 1, 64));
-	const basePort = intFlag(p.flags, "--base-port", 5683, 1, 65535);
+async function readOptions(args: Args): Promise<SimOptions> {
+	if (args.positional.length > 0) throw new UsageError("sim takes no arguments besides its options, got " + args.positional[0]);
+	// Reserved: the OSCORE helper's work plugs in here (a context per device, a credentials file).
+	if (args.has("--oscore")) throw new UsageError("--oscore comes with OSCORE support (RFC 8613), which this version of xscoap does not have yet");
+	const devices = intFlag(args, "--devices", 3, 1, 20000);
+	const workers = Math.min(devices, intFlag(args, "--workers", 1, 1, 64));
+	const basePort = intFlag(args, "--base-port", 5683, 1, 65535);
 	if (basePort + devices > 65535) throw new UsageError("--base-port " + basePort + " leaves no room for " + devices + " devices (they take ports " + (basePort + 1) + ".." + (basePort + devices) + ", at most 65535)");
-	const loss = numberFlag(p.flags, "--loss", 0, 0, 1, "a probability 0..1");
-	const duplicate = numberFlag(p.flags, "--duplicate", 0, 0, 1, "a probability 0..1");
-	const delay = numberFlag(p.flags, "--delay", 0, 0, 60000, "milliseconds 0..60000");
-	const seed = intFlag(p.flags, "--seed", 1, 0, 0xffffffff);
+	const loss = numberFlag(args, "--loss", 0, 0, 1, "a probability 0..1");
+	const duplicate = numberFlag(args, "--duplicate", 0, 0, 1, "a probability 0..1");
+	const delay = numberFlag(args, "--delay", 0, 0, 60000, "milliseconds 0..60000");
+	const seed = intFlag(args, "--seed", 1, 0, 0xffffffff);
 	let rd: string | null = null;
-	const rdFlag = p.flags.get("--rd");
-	if (typeof rdFlag === "string") {
+	const rdFlag = args.value("--rd");
+	if (rdFlag !== undefined) {
 		const u = parseCoapUri(rdFlag);
 		if (typeof u === "string") throw new UsageError("--rd: " + u);
 		if (u.query.length > 0) throw new UsageError("--rd takes the directory's coap://HOST[:PORT][/PATH], without a query");
@@ -92,23 +77,27 @@ async function readOptions(argv: readonly string[]): Promise<SimOptions | "help"
 	return { devices, workers, basePort, rd, seed, conditions };
 }
 
-/** Runs `xscoap sim` with its arguments (after "sim"); resolves to the exit status. */
-export async function simCommand(argv: readonly string[]): Promise<number> {
-	let o: SimOptions;
-	try {
-		const r = await readOptions(argv);
-		if (r === "help") {
-			process.stdout.write("usage:\n" + SIM_USAGE);
-			return 0;
-		}
-		o = r;
-	} catch (e) {
-		if (e instanceof UsageError) {
-			process.stderr.write("error: " + e.message + " (xscoap --help shows the usage)\n");
-			return 2;
-		}
-		throw e;
-	}
+/** An option's value as a whole number in [min, max], or `fallback` when absent. */
+function intFlag(args: Args, name: string, fallback: number, min: number, max: number): number {
+	const v = args.value(name);
+	if (v === undefined) return fallback;
+	const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+	if (!(n >= min && n <= max)) throw new UsageError(name + " takes a whole number " + min + ".." + max + ", got " + JSON.stringify(v));
+	return n;
+}
+
+/** An option's value as a number in [min, max], or `fallback` when absent. */
+function numberFlag(args: Args, name: string, fallback: number, min: number, max: number, what: string): number {
+	const v = args.value(name);
+	if (v === undefined) return fallback;
+	const n = v.trim() !== "" ? Number(v) : NaN;
+	if (!(n >= min && n <= max)) throw new UsageError(name + " takes " + what + ", got " + JSON.stringify(v));
+	return n;
+}
+
+/** Runs the fleet until Ctrl-C; resolves to the exit status. */
+async function runSim(args: Args): Promise<number> {
+	const o = await readOptions(args);
 	const out = process.stdout;
 	const started = performance.now();
 	const baseRss = process.memoryUsage().rss;
@@ -120,11 +109,11 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 		try {
 			directory = await DirectoryServer.start({ address: ADDRESS, port: o.basePort });
 		} catch (e) {
-			const why = isAddressInUse(e) ? "the port is in use. Use --base-port P to move the directory (P) and the devices (P+1..P+N), or --rd URI to use a directory that is already running" : (e as Error).message;
+			const why = (e as { code?: string }).code === "EADDRINUSE" ? "the port is in use. Use --base-port P to move the directory (P) and the devices (P+1..P+N), or --rd URI to use a directory that is already running" : (e as Error).message;
 			process.stderr.write("error: cannot start the resource directory on " + ADDRESS + ":" + o.basePort + ": " + why + "\n");
-			return 3;
+			return EXIT_NO_RESPONSE;
 		}
-		rdUri = coapUri(ADDRESS, directory.port);
+		rdUri = "coap://" + hostPort(ADDRESS, directory.port);
 	} else rdUri = o.rd;
 
 	const impairment = o.conditions === null ? "" : ", links impaired: loss " + o.conditions.loss + ", delay " + o.conditions.delayMs + " ms, duplicate " + o.conditions.duplicate;
@@ -160,7 +149,7 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 			const hint = e.code === "EADDRINUSE" ? ". The devices take ports " + (o.basePort + 1) + ".." + (o.basePort + o.devices) + ": choose a free range with --base-port" : "";
 			process.stderr.write("error: " + e.message + hint + "\n");
 		} else process.stderr.write("error: the fleet did not start: " + ((e as Error)?.message ?? String(e)) + "\n");
-		return 3;
+		return EXIT_NO_RESPONSE;
 	}
 	fleetRef = fleet;
 
@@ -219,7 +208,7 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
 		process.once("SIGHUP", gone);
 		out.on("error", gone);
 	});
-	return 0;
+	return EXIT_OK;
 }
 
 /**
@@ -250,3 +239,24 @@ async function discoverLookups(rdUri: string): Promise<LookupUris> {
 	}
 	return found;
 }
+
+export const simCommand: Command = Object.freeze<Command>({
+	names: ["sim"],
+	synopsis: "[--devices N] [--rd URI] [--loss F] ...",
+	summary: "simulate a fleet of sensor devices (examples/sensor) on 127.0.0.1 with a resource directory; npm start runs it",
+	description:
+		"Starts N devices, each the firmware example of examples/sensor on its own UDP port on 127.0.0.1 (ports P+1..P+N), and a resource directory on port P that they register with (or registers them with the directory at --rd URI). Prints a table of the devices, commands to paste, and then the temperatures as they are observed (in place on a terminal; one line per change in a pipe). Ctrl-C removes every registration, closes everything and exits 0.",
+	options: [
+		{ names: ["--devices"], value: "N", help: "devices to simulate, 1..20000 (default 3)" },
+		{ names: ["--workers"], value: "W", help: "spread the devices over W worker threads, to use every core (default 1: all in the main thread)" },
+		{ names: ["--base-port"], value: "P", help: "the directory takes port P, device i port P+i (default 5683)" },
+		{ names: ["--rd"], value: "URI", help: "register with the directory at URI (coap://HOST[:PORT][/PATH], IPv4) instead of starting one" },
+		{ names: ["--seed"], value: "S", help: "seed of the simulated values and of the link impairment, for reproducible runs (default 1)" },
+		{ names: ["--loss"], value: "F", help: "probability 0..1 that a datagram on a device's link is lost (both directions; the virtual network's model, sim/impairment.ts)" },
+		{ names: ["--duplicate"], value: "F", help: "probability 0..1 that a datagram on a device's link arrives twice" },
+		{ names: ["--delay"], value: "MS", help: "one-way delay added on every device's link, milliseconds" },
+		{ names: ["--oscore"], help: "give each device an OSCORE context and write the client's credentials file: comes with OSCORE (RFC 8613), which this version of xscoap does not have yet: refused for now" },
+	],
+	helpSections: ["exit"],
+	run: runSim,
+});
