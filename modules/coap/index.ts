@@ -5,7 +5,8 @@
  * device budget, the ports a host provides, OSCORE security contexts (the crypto provider is
  * the host's: `nodeCrypto` from xscoap/node, or the portable `nobleCrypto` of
  * modules/coap/oscore/noble.ts, which is kept out of this module so that a firmware build can
- * preload it without noble's module state), and the codec for those who work on raw messages.
+ * preload it without noble's module state), the resource-directory client and link-format
+ * (RFC 9176, RFC 6690), and the codec for those who work on raw messages.
  * Nothing here touches Node or Moddable.
  */
 export { Endpoint, type EndpointOptions, type EndpointStats, type TraceFn } from "./endpoint.js";
@@ -31,3 +32,5 @@ export { composeCoapUri, parseCoapUri, percentDecode, percentEncode, type CoapUr
 export { MessageView } from "./wire/view.js";
 export { MessageWriter } from "./wire/writer.js";
 export { describeMessage, describePayload } from "./wire/describe.js";
+export { RdClient, checkName, DEFAULT_LIFETIME_S, MAX_LIFETIME_S, type RdClientOptions, type RdEvent, type RdState } from "./rd/client.js";
+export { isBaseUri, linkParam, paramMatches, parseLinkFormat, resolveReference, serializeLink, serializeLinkFormat, valueMatches, type Link, type LinkParam } from "./rd/links.js";

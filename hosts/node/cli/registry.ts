@@ -8,13 +8,17 @@ import { fileserverCommand } from "./commands/fileserver.js";
 import { plugtestClientCommand } from "./commands/plugtest-client.js";
 import { plugtestServerCommand } from "./commands/plugtest-server.js";
 import { requestCommand } from "./commands/request.js";
+import { rdCommand } from "./commands/rd.js";
 import { serveCommand } from "./commands/serve.js";
+import { simCommand } from "./commands/sim.js";
 
 export const COMMANDS: readonly Command[] = Object.freeze([
 	requestCommand, // get post put delete fetch patch ipatch
 	serveCommand,
 	deviceCommand,
 	fileserverCommand,
+	simCommand,
+	rdCommand,
 	plugtestServerCommand,
 	plugtestClientCommand,
 ]);

@@ -25,6 +25,12 @@ export const XFER_CLIENT = 4;
  * transfer needs a slot: it never costs capacity.
  */
 export const XFER_DONE = 5;
+/**
+ * Server: the body of a request whose async handler found no server slot (answered 5.03):
+ * the handler still reads it, so the slot is held until the handler settles, or at most
+ * handlerTimeoutMs (then a new transfer may take it).
+ */
+export const XFER_HELD = 6;
 
 export class Transfer {
 	state = XFER_FREE;
@@ -55,6 +61,8 @@ export class Transfer {
 	 * the same context, never with unprotected ones.
 	 */
 	security: object | null = null;
+	/** Changes whenever the slot is allocated or released (a late release of an earlier use is ignored). */
+	generation = 0;
 
 	constructor(buf: Uint8Array) {
 		this.buf = buf;
@@ -95,6 +103,7 @@ export class TransferPool {
 			if (x.state === XFER_DONE && (t === undefined || x.expiresAt < t.expiresAt)) t = x;
 		}
 		if (t === undefined) return undefined;
+		t.generation++;
 		t.state = state;
 		t.address = address;
 		t.port = port;
@@ -109,8 +118,14 @@ export class TransferPool {
 	}
 
 	release(t: Transfer): void {
+		t.generation++;
 		t.state = XFER_FREE;
 		t.length = 0;
+	}
+
+	/** Releases `t` if it is still the use that had `generation`. */
+	releaseIf(t: Transfer, generation: number): void {
+		if (t.generation === generation) this.release(t);
 	}
 
 	/**

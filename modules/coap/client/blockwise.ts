@@ -26,7 +26,6 @@ export interface BlockContext {
 	readonly maxSzx: number;
 	random(out: Uint8Array): void;
 	now(): number;
-	readonly lifetimeMs: number;
 }
 
 /** Exchanges for one block are tried this many times before the transfer fails. */
@@ -114,7 +113,10 @@ export function fetchRest(ctx: BlockContext, r: EncodedRequest, first: ClientRes
 /** `tag`: the Request-Tag of the Block1 upload whose response this is (RFC 9175 §3.3), or null. */
 async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientResponse, tag: Uint8Array | null = null): Promise<ClientResponse> {
 	const now = ctx.now();
-	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, ctx.lifetimeMs);
+	// The slot is released in `finally` below: it must not expire while block requests are
+	// still being tried (three attempts of a block may outlast EXCHANGE_LIFETIME), or another
+	// transfer could take it and write into it.
+	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, Number.POSITIVE_INFINITY);
 	if (t === undefined) throw new CoapError("COAP_CAPACITY", "no block transfer slot free for a " + (first.optionUint(OPT_SIZE2, -1) >= 0 ? first.optionUint(OPT_SIZE2, -1) + "-byte " : "") + "block-wise response");
 	try {
 		// §4: Size2 on the first block announces the whole size: refuse at once what cannot fit.
@@ -139,7 +141,6 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 			t.buf.set(res.payload, t.length);
 			t.length += res.payload.length;
 			r.onProgress?.(t.length, head.optionUint(OPT_SIZE2, -1), false);
-			t.expiresAt = ctx.now() + ctx.lifetimeMs;
 			if (!blockMore(b2)) break;
 			const next = variant(base, [[OPT_BLOCK2, blockValue(t.length / size, false, blockSzx(b2))]], [], repeat);
 			res = await exchangeBlock(ctx, next);

@@ -113,6 +113,8 @@ export class ServerSlot extends Slot {
 	block1 = -1;
 	/** A GET/FETCH with Observe=0 waiting to be registered when its handler answers, or null. */
 	observeResource: Resource | null = null;
+	/** `response` was handed to an async handler (retired when the slot is freed, exchanges.ts). */
+	handlerHeld = false;
 	/** The observer whose confirmable notification this slot retransmits, or null. */
 	observer: Observer | null = null;
 	/**

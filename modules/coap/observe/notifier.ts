@@ -183,6 +183,7 @@ export class Notifier {
 		if (suppressed(v, ok ? CODE_CONTENT : res.code)) {
 			// RFC 7967 §2: No-Response in the registration applies to its notifications too.
 			if (!ok) core.observers.remove(o);
+			res.seal();
 			return;
 		}
 		if (con) {
@@ -216,6 +217,7 @@ export class Notifier {
 			core.send(core.tx, length, o.address, o.port);
 		}
 		o.lastMid = mid;
+		res.seal(); // a late write by the handler throws until the next notification (response.ts)
 		if (!ok && !con) core.observers.remove(o);
 		else if (!ok) o.resource = null; // ended; the slot frees the entry once acknowledged or given up
 	}

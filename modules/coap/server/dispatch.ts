@@ -82,6 +82,7 @@ export class Dispatcher {
 		const responder = this.#responder;
 		const v = core.view;
 		core.plan.reset();
+		core.response.reset(); // its previous answer is out: ready for this request
 		core.request.binding.clear(); // unprotected until OSCORE verifies it (below)
 		responder.observeResource = null;
 		const now = core.ports.clock.now();

@@ -8,7 +8,7 @@
  * Leaves out: deciding the answer (dispatch.ts), serializing it (writer.ts), and separate
  * responses of async handlers (exchanges.ts).
  */
-import { CODE_CONTINUE, CODE_INTERNAL_SERVER_ERROR, CODE_SERVICE_UNAVAILABLE, CODE_UNAUTHORIZED, TYPE_ACK, TYPE_NON, TYPE_CON } from "../constants.js";
+import { CODE_CONTENT, CODE_CONTINUE, CODE_INTERNAL_SERVER_ERROR, CODE_SERVICE_UNAVAILABLE, CODE_UNAUTHORIZED, TYPE_ACK, TYPE_NON, TYPE_CON } from "../constants.js";
 import { blockMore, blockNum } from "../block/option.js";
 import type { Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
@@ -78,6 +78,7 @@ export class Responder {
 			// request; a response waits a random Leisure so that the servers do not all answer at once.
 			if (writer.lastCode >> 5 === 2 && !suppressed(v, writer.lastCode)) this.#leisure(length, address, port);
 			writer.afterBlocks(req, res, address, port, transfer, kept);
+			res.seal();
 			return;
 		}
 		if (suppressed(v, writer.lastCode)) {
@@ -96,6 +97,7 @@ export class Responder {
 			if (transfer !== null) this.rememberUpload(transfer, writer.lastPlain, writer.lastPlainLength);
 		}
 		writer.afterBlocks(req, res, address, port, transfer, kept);
+		res.seal();
 	}
 
 	/**
@@ -123,6 +125,10 @@ export class Responder {
 			return length;
 		}
 		if (block2 >= 0 && blockNum(block2) !== 0) return length;
+		// RFC 7967 §2 with RFC 7641 §4.1: a registration that suppresses 2.xx answers would
+		// never get a notification (nor a confirmable one that tells whether the client is
+		// still there, §4.5): it would hold an observer entry for nothing, so none is made.
+		if (suppressed(v, CODE_CONTENT)) return length;
 		const o = core.observers.add(address, port, req, resource, core.ports.clock.now());
 		if (o === undefined) return length;
 		core.observeSeq = nextSequence(core.observeSeq);

@@ -53,6 +53,8 @@ export class ResponseBuilder {
 	#locationPath: readonly string[] | null = null;
 	/** send() was called since the last reset(). */
 	#sent = false;
+	/** The answer was written: a handler's write now is a late one (see seal()). */
+	#sealed = false;
 	#count = 0;
 	readonly #number = new Uint16Array(MAX_EXTRA_OPTIONS);
 	readonly #kind = new Uint8Array(MAX_EXTRA_OPTIONS);
@@ -73,6 +75,7 @@ export class ResponseBuilder {
 		return this.#code;
 	}
 	set code(value: number) {
+		this.#writable();
 		const cls = value >> 5;
 		if (!(Number.isInteger(value) && (value === 0 || (value <= 0xbf && (cls === 2 || cls === 4 || cls === 5))))) {
 			throw new RangeError("response code must be 0 or a 2.xx, 4.xx or 5.xx code such as 0x84 (4.04), got " + describeValue(value));
@@ -85,6 +88,7 @@ export class ResponseBuilder {
 		return this.#contentFormat;
 	}
 	set contentFormat(value: number) {
+		this.#writable();
 		if (!(Number.isInteger(value) && value >= -1 && value <= 0xffff)) throw new RangeError("contentFormat must be -1 or 0..65535, got " + describeValue(value));
 		this.#contentFormat = value;
 	}
@@ -94,6 +98,7 @@ export class ResponseBuilder {
 		return this.#maxAge;
 	}
 	set maxAge(value: number) {
+		this.#writable();
 		if (!(Number.isInteger(value) && value >= -1 && value <= 0xffffffff)) throw new RangeError("maxAge must be -1 or 0..4294967295 seconds, got " + describeValue(value));
 		this.#maxAge = value;
 	}
@@ -103,6 +108,7 @@ export class ResponseBuilder {
 		return this.#etag;
 	}
 	set etag(value: Uint8Array | null) {
+		this.#writable();
 		if (value !== null && !(value instanceof Uint8Array && value.length >= 1 && value.length <= 8)) throw new TypeError("etag must be a Uint8Array of 1..8 bytes or null, got " + describeValue(value));
 		this.#etag = value;
 	}
@@ -115,6 +121,7 @@ export class ResponseBuilder {
 		return this.#payload;
 	}
 	set payload(value: Uint8Array | string | null) {
+		this.#writable();
 		this.#payload = asPayload(value);
 	}
 
@@ -123,6 +130,7 @@ export class ResponseBuilder {
 		return this.#locationPath;
 	}
 	set locationPath(value: readonly string[] | null) {
+		this.#writable();
 		if (value !== null) {
 			if (!Array.isArray(value)) throw new TypeError("locationPath must be an array of strings or null, got " + describeValue(value));
 			for (const seg of value) if (typeof seg !== "string" || utf8Length(seg) > 255) throw new TypeError("locationPath segments must be strings of 0..255 bytes, got " + describeValue(seg));
@@ -130,7 +138,29 @@ export class ResponseBuilder {
 		this.#locationPath = value;
 	}
 
+	/**
+	 * The endpoint has written the answer: until the builder is reset for its next use, a write
+	 * throws (a handler that writes after answering, e.g. from a timer, would otherwise change
+	 * whichever request the recycled builder serves next). Writes after that reuse cannot be
+	 * told apart: handlers must not keep `res` past their answer (README "Handler errors").
+	 */
+	seal(): void {
+		this.#sealed = true;
+	}
+
+	/** Drops the references the builder holds (payload, options) and stays sealed. */
+	clear(): void {
+		const sealed = this.#sealed;
+		this.reset();
+		this.#sealed = sealed;
+	}
+
+	#writable(): void {
+		if (this.#sealed) throw new Error("the response was already sent: a handler wrote to it after answering");
+	}
+
 	reset(): void {
+		this.#sealed = false;
 		this.#code = 0;
 		this.#contentFormat = -1;
 		this.#maxAge = -1;
@@ -147,6 +177,7 @@ export class ResponseBuilder {
 	 * Throws RangeError past MAX_EXTRA_OPTIONS (local misuse).
 	 */
 	option(number: number, value: Uint8Array | string | number): this {
+		this.#writable();
 		if (this.#count >= MAX_EXTRA_OPTIONS) throw new RangeError("more than " + MAX_EXTRA_OPTIONS + " extra response options");
 		if (!(Number.isInteger(number) && number >= 1 && number <= 0xffff)) throw new RangeError("option number must be 1..65535, got " + describeValue(number));
 		let length: number;
@@ -167,6 +198,7 @@ export class ResponseBuilder {
 	 * response: a second call throws (two answers to one request are a handler bug).
 	 */
 	send(code: number, payload?: Uint8Array | string | null, contentFormat?: number): void {
+		this.#writable();
 		if (this.#sent) throw new Error("res.send() called twice for one request");
 		this.code = code;
 		if (payload !== undefined) this.payload = payload;
