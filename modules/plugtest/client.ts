@@ -259,7 +259,7 @@ function unprotectedError(t: Checks, r: ClientResponse | CoapError, codes: reado
 	return res;
 }
 
-const TESTS: readonly Test[] = [
+const TESTS: readonly Test[] = Object.freeze([
 	// 0: plain CoAP.
 	async (o, t) => {
 		const r = response(t, await send(o, { ...target(o, "/oscore/hello/coap"), oscore: null }));
@@ -409,7 +409,7 @@ const TESTS: readonly Test[] = [
 		t.check("the request on the wire is a plain GET", o.wire.messages(true)[0]?.code === CODE_GET && o.wire.messages(true)[0]?.find(OPT_OSCORE) === -1);
 		t.check("the response is 4.01 Unauthorized, unprotected", r.code === CODE_UNAUTHORIZED, "got " + codeName(r.code));
 	},
-];
+]);
 
 /** An AES key that is not the right one (tests 13, 14: "modified key, arbitrarily set by the client"). */
 function frobbed(): Uint8Array {
