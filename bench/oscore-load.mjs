@@ -9,7 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const { openEndpoint, loadCredentials, nobleCrypto } = await import(path.join(REPO, "build/hosts/node/index.js"));
+// XSCOAP_BUILD: another build/ directory (bench/run.mjs runs from a snapshot of it).
+const { openEndpoint, loadCredentials, nobleCrypto } = await import(path.join(process.env.XSCOAP_BUILD ?? path.join(REPO, "build"), "hosts/node/index.js"));
 
 const [uri, windowArg, secondsArg, warmArg, credentials] = process.argv.slice(2);
 const window = Number(windowArg);

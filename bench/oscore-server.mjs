@@ -16,7 +16,6 @@ import { fileURLToPath } from "node:url";
 import { clockTicks, cpuTicks, freePort, have } from "./server.mjs";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const XSCOAP = path.join(REPO, "bin/xscoap.js");
 const LOAD = path.join(REPO, "bench/oscore-load.mjs");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (a) => {
@@ -39,10 +38,10 @@ function credentialsFiles(dir, port) {
 }
 
 /** One run: a fresh server, the load generator; resolves { rps, srvCpuPct, srvUsPerReq, genUsPerReq, errors }. */
-async function oneRun({ mode, window, duration, warmup, dir, pin }) {
+async function oneRun({ mode, window, duration, warmup, dir, pin, root }) {
 	const port = await freePort();
 	const files = mode === "oscore" ? credentialsFiles(dir, port) : null;
-	const srvArgv = pin(1, [process.execPath, XSCOAP, "serve", "--bind", "127.0.0.1:" + port, ...(files ? ["--credentials", files.server] : [])]);
+	const srvArgv = pin(1, [process.execPath, path.join(root, "bin/xscoap.js"), "serve", "--bind", "127.0.0.1:" + port, ...(files ? ["--credentials", files.server] : [])]);
 	const srv = spawn(srvArgv[0], srvArgv.slice(1), { stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
 	let out = "";
 	srv.stdout.on("data", (d) => (out += d));
@@ -52,7 +51,7 @@ async function oneRun({ mode, window, duration, warmup, dir, pin }) {
 		if (!/listening on/.test(out)) throw new Error("server did not start: " + out);
 		const genArgv = pin(0, [process.execPath, LOAD, "coap://127.0.0.1:" + port + "/hello", String(window), String(duration), String(warmup), ...(files ? [files.client] : [])]);
 		const hz = clockTicks();
-		const gen = spawn(genArgv[0], genArgv.slice(1), { stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
+		const gen = spawn(genArgv[0], genArgv.slice(1), { stdio: ["ignore", "pipe", "pipe"], cwd: REPO, env: { ...process.env, XSCOAP_BUILD: path.join(root, "build") } });
 		let genOut = "";
 		gen.stdout.on("data", (d) => (genOut += d));
 		gen.stderr.on("data", (d) => (genOut += d));
@@ -75,9 +74,10 @@ async function oneRun({ mode, window, duration, warmup, dir, pin }) {
 }
 
 /** The whole comparison; `log` gets progress lines. */
-export async function oscoreServerBench({ windows = [1, 16], reps = 3, duration = 4, warmup = 1, log = () => {} } = {}) {
+export async function oscoreServerBench({ windows = [1, 16], reps = 3, duration = 4, warmup = 1, log = () => {}, root = REPO, genCpu = 0, srvCpu = 1 } = {}) {
 	const taskset = have("taskset");
-	const pin = (cpu, argv) => (taskset ? ["taskset", "-c", String(cpu), ...argv] : argv);
+	// The server on srvCpu, the generator on genCpu (oneRun asks for "1" and "0").
+	const pin = (cpu, argv) => (taskset ? ["taskset", "-c", String(cpu === 1 ? srvCpu : genCpu), ...argv] : argv);
 	const dir = mkdtempSync(path.join(tmpdir(), "xscoap-oscore-bench-"));
 	const cells = {};
 	let commands = null;
@@ -85,7 +85,7 @@ export async function oscoreServerBench({ windows = [1, 16], reps = 3, duration 
 		for (let rep = 0; rep < reps; rep++) {
 			for (const window of windows) {
 				for (const mode of ["plain", "oscore"]) {
-					const r = await oneRun({ mode, window, duration, warmup, dir, pin });
+					const r = await oneRun({ mode, window, duration, warmup, dir, pin, root });
 					commands ??= {};
 					commands[mode] = r.argv;
 					log(`  ${mode} window ${window} rep ${rep + 1}: ${Math.round(r.rps)} req/s, server ${r.srvCpuPct.toFixed(0)} % CPU, ${r.srvUsPerReq.toFixed(1)} µs/request`);
