@@ -236,6 +236,25 @@ describe("oscore/endpoint: Observe (RFC 8613 §4.1.3.5)", () => {
 		r.w.close();
 	});
 
+	it("a notification larger than one block: its first block comes protected, the rest is fetched with protected Block2 requests", async () => {
+		const w = new World();
+		const ctx = pair();
+		const router = new Router();
+		let n = 0;
+		const big = router.add("/bigobs", { obs: true, requireOscore: true, get: (req, res) => res.send(c("2.05"), String(n).repeat(2000)) });
+		w.endpoint(SERVER, { router, oscore: { contexts: [ctx.server] } });
+		const client = w.endpoint(CLIENT, { port: 0, oscore: { credentials: { "coap://*": ctx.client } } });
+		const got: string[] = [];
+		client.observe({ uri: uri("/bigobs") }, (r) => got.push(r.text().slice(0, 3) + r.payload.length));
+		await w.net.runFor(2000);
+		n = 7;
+		big.changed();
+		await w.net.runFor(2000);
+		assert.deepEqual(got, ["0002000", "7772000"]);
+		for (const m of sentBy(w, CLIENT)) assert.ok(opt(m, OPT_OSCORE) !== undefined || m.code === 0, "every request protected");
+		w.close();
+	});
+
 	it("an unprotected Observe=1 with the observation's token does not end a protected observation; an unprotected registration cannot reach a requireOscore resource", async () => {
 		const r = rig();
 		const got: string[] = [];
@@ -388,6 +407,39 @@ describe("oscore/endpoint: failures (RFC 8613 §8.2, §8.4)", () => {
 		}
 		assert.ok(detected > (good.length - headerLength) * 8 * 0.9, "most flips end the request at once: " + detected);
 		w.close();
+	});
+});
+
+describe("oscore/endpoint: what cannot be protected", () => {
+	it("a response that fits plain but not once protected becomes a protected 5.00; a context whose sequence numbers cannot be stored answers an unprotected 5.00 where it needs one", async () => {
+		const w = new World();
+		const ctx = pair();
+		const router = new Router();
+		// 150 bytes of options: the plain response fits 160 bytes, the protected one (OSCORE option, code, tag) does not.
+		router.add("/wide", { get: (req, res) => { res.code = c("2.05"); res.option(2050, "x".repeat(140)); } });
+		w.endpoint(SERVER, { router, limits: { maxMessageSize: 160 }, oscore: { contexts: [ctx.server] } });
+		const client = w.endpoint(CLIENT, { port: 0, oscore: { credentials: { "coap://*": ctx.client } } });
+		const t = track(w.net, client.request({ uri: uri("/wide") }));
+		await w.net.runUntilIdle();
+		assert.equal(valueOf(t).code, c("5.00"));
+		assert.equal(valueOf(t).text(), "response could not be protected");
+		assert.ok(opt(sentBy(w, SERVER)[0]!, OPT_OSCORE) !== undefined, "still protected");
+		w.close();
+		// A server context after a reboot (B.1.2 needs a Partial IV of its own) whose store fails.
+		const w2 = new World();
+		const store = new MemoryStore();
+		const params = { masterSecret: SECRET, masterSalt: SALT, senderId: hex("01"), recipientId: hex("") };
+		new SecurityContext({ ...params, sequence: { store, key: "b" } }, nobleCrypto);
+		const broken = new SecurityContext({ ...params, sequence: { store, key: "b" } }, nobleCrypto);
+		store.failWrites = true;
+		const r = rig({ world: w2, pair: { client: pair().client, server: broken } });
+		const u = track(w2.net, r.client.request({ uri: uri("/secret") }));
+		await w2.net.runUntilIdle();
+		const f = failure(u);
+		assert.equal(f.response!.code, c("5.00"), "§8.3: nothing can be protected: an unprotected 5.00");
+		assert.equal(f.response!.maxAge, 0);
+		assert.deepEqual(r.seen, []);
+		w2.close();
 	});
 });
 
