@@ -1,18 +1,26 @@
 /**
  * Firmware entry of the sensor example (manifest.json sets `creation.main` to this module):
- * the app's router over the board, served by one endpoint sized by `config.coap`.
- * Not preloaded: this body runs when the device starts (after Wi-Fi is up when the build
- * was given `ssid=`; see manifest_net.json's setup/network in the Moddable SDK).
+ * the app over the board, sampled on the device clock, served by one endpoint sized by
+ * `config.coap`. Not preloaded: this body runs when the device starts (after Wi-Fi is up when
+ * the build was given `ssid=`; manifest_net.json's setup/network in the Moddable SDK).
+ *
+ * Features that need the open endpoint start below it, each from its own module and its own
+ * part of `config.sensor` (resource-directory registration: `rd`; OSCORE: `oscore`).
  */
 import config from "mc/config";
-import { buildSettings, deviceEndpoint } from "../../hosts/moddable/device.js";
-import { sensorRouter, type SensorDeviceConfig } from "./app.js";
+import { buildSettings, deviceEndpoint, devicePorts } from "../../hosts/moddable/device.js";
+import { SensorApp, type SensorDeviceConfig } from "./app.js";
 import { createBoard } from "./board.js";
 
 const settings = (config.sensor ?? {}) as SensorDeviceConfig;
-const { board, description } = createBoard();
+const device = buildSettings();
+const ports = devicePorts();
+const { board, description } = createBoard(ports.clock);
+const app = new SensorApp(board, ports.clock, settings, { host: "Moddable XS", boardDescription: description, device });
 const endpoint = deviceEndpoint({
-	router: sensorRouter(board, settings),
+	ports,
+	router: app.router,
 	onError: (e: unknown) => trace("xscoap sensor: socket error " + String(e) + "\n"),
 });
-trace("xscoap sensor " + (settings.name ?? "") + ": coap on UDP port " + buildSettings().port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages\n");
+app.start();
+trace("xscoap sensor " + app.settings.name + ": coap on UDP port " + device.port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages, sampling every " + app.settings.sampleMs + " ms\n");

@@ -20,11 +20,12 @@ import type { ClientResponse } from "../../modules/coap/client/response.js";
 import { parseCoapUri } from "../../modules/coap/uri/uri.js";
 import { describeMessage } from "../../modules/coap/wire/describe.js";
 import { demoRouter } from "../../modules/demo/demo.js";
-import { deviceSettings, type CoapDeviceConfig } from "../../modules/coap/device.js";
+import { deviceSettings, type CoapDeviceConfig, type DeviceSettings } from "../../modules/coap/device.js";
+import type { Clock } from "../../modules/coap/host.js";
 import type { Router } from "../../modules/coap/server/router.js";
-import { sensorRouter, type SensorDeviceConfig } from "../../examples/sensor/app.js";
+import { SensorApp, type SensorDeviceConfig } from "../../examples/sensor/app.js";
 import { SimulatedSensors } from "../../examples/sensor/simulated.js";
-import { openEndpoint } from "./ports.js";
+import { nodePorts, openEndpoint } from "./ports.js";
 
 const USAGE = `usage:
   xscoap get|post|put|delete|fetch|patch|ipatch URI [options]
@@ -343,16 +344,19 @@ async function serve(p: Parsed): Promise<number> {
 interface DeviceApp {
 	/** Key of the app's settings in the manifest's `config` (mc/config on the device). */
 	readonly configKey: string;
-	build(config: Record<string, unknown>, out: NodeJS.WritableStream, now: () => number): { router: Router; hardware: string };
+	/** The app over simulated hardware; `start()` runs once the endpoint is open, `close()` at exit. */
+	build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings): { router: Router; hardware: string; start(): void; close(): void };
 }
 
 /** Examples by directory name. */
 const DEVICE_APPS: Readonly<Record<string, DeviceApp>> = Object.freeze({
 	sensor: Object.freeze({
 		configKey: "sensor",
-		build(config: Record<string, unknown>, out: NodeJS.WritableStream, now: () => number) {
-			const board = new SimulatedSensors({ now, onLed: (on: boolean) => out.write("LED " + (on ? "on" : "off") + "\n") });
-			return { router: sensorRouter(board, config as SensorDeviceConfig), hardware: "simulated temperature and humidity, LED on the console" };
+		build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings) {
+			const board = new SimulatedSensors({ now: () => clock.now(), onLed: (on: boolean) => out.write("LED " + (on ? "on" : "off") + "\n") });
+			const hardware = "simulated temperature and humidity, LED on the console";
+			const app = new SensorApp(board, clock, config as SensorDeviceConfig, { host: "Node.js", boardDescription: hardware, device });
+			return { router: app.router, hardware, start: () => app.start(), close: () => app.close() };
 		},
 	}),
 });
@@ -405,11 +409,17 @@ async function device(p: Parsed): Promise<number> {
 	}
 	const bind = p.flags.get("--bind");
 	const { address, port } = parseBind(typeof bind === "string" ? bind : "[::]:" + settings.port);
-	const started = performance.now();
-	const built = app.build((config[app.configKey] ?? {}) as Record<string, unknown>, process.stdout, () => performance.now() - started);
+	const ports = nodePorts();
+	let built;
+	try {
+		built = app.build((config[app.configKey] ?? {}) as Record<string, unknown>, process.stdout, ports.clock, { ...settings, port });
+	} catch (e) {
+		throw new UsageError(manifestPath + ": " + (e as Error).message);
+	}
 	let ep: Endpoint;
 	try {
 		ep = await openEndpoint({
+			ports,
 			address,
 			port,
 			router: built.router,
@@ -422,11 +432,13 @@ async function device(p: Parsed): Promise<number> {
 		process.stderr.write("error: cannot listen on " + (address.indexOf(":") >= 0 ? "[" + address + "]" : address) + ":" + port + ": " + (e as Error).message + "\n");
 		return 3;
 	}
+	built.start();
 	const shown = address.indexOf(":") >= 0 ? "[" + address + "]" : address;
 	const paths = built.router.resources.map((r) => r.path).join(" ");
 	process.stdout.write("xscoap device " + name + " listening on coap://" + shown + ":" + ep.port + "/ (" + built.hardware + "; resources: " + paths + " /.well-known/core)\n");
 	await new Promise<void>((resolve) => {
 		const stop = () => {
+			built.close();
 			ep.close();
 			resolve();
 		};

@@ -370,7 +370,7 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 					'export * from "./hosts/moddable/store.ts";',
 					'export * from "./hosts/moddable/driver.ts";',
 					'export * from "./hosts/moddable/device.ts";',
-					'export { sensorRouter } from "./examples/sensor/app.ts";',
+					'export { SensorApp } from "./examples/sensor/app.ts";',
 				].join("\n"),
 				resolveDir: ROOT,
 				loader: "ts",
@@ -485,8 +485,9 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 		fake.config = { coap: { port: 5683, maxMessageSize: 512, clientExchanges: 1 }, coapPort: "5690", coapMulticast: "224.0.1.187" };
 		assert.equal(host.buildSettings().port, 5690);
 		const leds: boolean[] = [];
-		const router = host.sensorRouter({ readTemperature: () => 21.25, readHumidity: () => 40, writeLed: (on: boolean) => leds.push(on) });
-		const ep = host.deviceEndpoint({ router });
+		const ports = host.devicePorts();
+		const app = new host.SensorApp({ readTemperature: () => 21.25, readHumidity: () => 40, writeLed: (on: boolean) => leds.push(on) }, ports.clock);
+		const ep = host.deviceEndpoint({ ports, router: app.router });
 		assert.equal(ep.limits.maxMessageSize, 512);
 		assert.equal(ep.limits.clientExchanges, 1);
 		const s = fake.sockets[fake.sockets.length - 1]!;
@@ -503,6 +504,7 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 		assert.deepEqual(r.bytes.slice(0, 5), [0x61, 0x45, 0x12, 0x34, 0x7a], "piggybacked ACK 2.05, same MID and token");
 		assert.equal(Buffer.from(r.bytes.slice(r.bytes.indexOf(0xff) + 1)).toString(), "21.25");
 		ep.close();
+		app.close();
 		assert.equal(s.closed, true);
 		fake.config = {};
 	});
