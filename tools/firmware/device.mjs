@@ -184,16 +184,21 @@ export async function runDebug({ moddable, mcsim, so, display, startLine, startM
 		 */
 		async sampleAtBreak(fn, ms = 10000) {
 			const mark = out.text.length;
-			const n = samples.length;
-			device.command("break " + fn);
-			const hit = await waitFor(() => /Breakpoint [^\n]*\bat\b/.test(out.text.slice(mark)) && samples.length > n, ms);
-			const after = samples.slice(n);
+			let hit = false;
+			// The prompt may not take the first command while it is busy printing: try again.
+			for (let attempt = 0; attempt < 3 && !hit; attempt++) {
+				device.command("break " + fn);
+				hit = await waitFor(() => /Breakpoint [^\n]*\bat\b/.test(out.text.slice(mark)), ms / 3);
+			}
+			// While the machine is stopped its host loop sends no periodic samples: the last one
+			// received is the one sent when it stopped (screen.c debugBreak: collect, then sample).
+			if (hit) await waitFor(() => samples.length > 0 && samples[samples.length - 1].at > Date.now() - 2000, 1000);
+			await sleep(300);
+			const s = hit ? samples[samples.length - 1] : null;
 			device.command("delete all");
 			device.command("c");
-			if (!hit) return null;
-			// The sample sent when the machine stopped; it follows the garbage collection.
 			await waitFor(() => /Continuing/.test(out.text.slice(mark)), 2000);
-			return after[after.length - 1] ?? null;
+			return s ?? null;
 		},
 		async stop() {
 			const sims = childPids(child.pid); // mcsim, started by xsbug-log
