@@ -13,6 +13,26 @@ import { join } from "node:path";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Every process started here that has not been stopped: killed by pid if this script exits early. */
+const started = new Set();
+function track(child) {
+	started.add(child.pid);
+	child.once("exit", () => started.delete(child.pid));
+	return child;
+}
+process.on("exit", () => {
+	for (const pid of started) {
+		for (const c of childPids(pid)) {
+			try {
+				process.kill(c, "SIGKILL");
+			} catch {}
+		}
+		try {
+			process.kill(pid, "SIGKILL");
+		} catch {}
+	}
+});
+
 /** Waits until `test()` is true or `ms` pass; returns whether it became true. */
 export async function waitFor(test, ms, step = 25) {
 	const end = Date.now() + ms;
@@ -74,7 +94,7 @@ function killPids(pids) {
 
 /** Starts Xvfb on a free display (-displayfd); resolves to { display, stop }. */
 export async function startXvfb() {
-	const child = spawn("Xvfb", ["-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "640x480x24"], { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+	const child = track(spawn("Xvfb", ["-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "640x480x24"], { stdio: ["ignore", "ignore", "pipe", "pipe"] }));
 	let number = "";
 	let err = "";
 	child.stderr.on("data", (d) => (err += d));
@@ -102,7 +122,7 @@ class Output {
 /** Runs a release mc.so in mcsim; resolves once its start line is printed. */
 export async function runRelease({ mcsim, so, display, startLine, startMs = 20000 }) {
 	const out = new Output();
-	const child = spawn("stdbuf", ["-o0", "-e0", mcsim, so], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DISPLAY: display } });
+	const child = track(spawn("stdbuf", ["-o0", "-e0", mcsim, so], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DISPLAY: display } }));
 	child.stdout.on("data", (d) => out.append(d));
 	child.stderr.on("data", (d) => out.append(d));
 	let exit = null;
@@ -141,7 +161,7 @@ export async function runDebug({ moddable, mcsim, so, display, startLine, startM
 	};
 	const out = new Output();
 	const samples = [];
-	const child = spawn(process.execPath, [join(moddable, "tools/xsbug-log/xsbug-log.js"), mcsim, so], { stdio: ["pipe", "pipe", "pipe"], env });
+	const child = track(spawn(process.execPath, [join(moddable, "tools/xsbug-log/xsbug-log.js"), mcsim, so], { stdio: ["pipe", "pipe", "pipe"], env }));
 	let partial = "";
 	child.stdout.on("data", (d) => {
 		partial += d;

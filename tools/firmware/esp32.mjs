@@ -10,7 +10,7 @@
 //   3. Compiling that C (and ESP-IDF, lwip, the SDK's C modules) needs xtensa-esp32-elf-gcc
 //      and ESP-IDF's headers: not done here.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mcconfig, toolPath } from "./build.mjs";
 
@@ -34,6 +34,8 @@ export function esp32Stage({ moddable, repo, dir, manifest, debug, out, name }) 
 	const env = { ...process.env };
 	delete env.IDF_PATH; // the point: how far without it
 	const args = [...(debug ? ["-d"] : []), "-m", "-p", "esp32", "-t", "build", "-o", out, manifest];
+	// Compile and link xscoap's modules afresh, so that their warnings are printed every run.
+	for (const d of ["modules/xscoap", "tsc", "mc.xs.c"]) rmSync(join(out, "tmp/esp32", debug ? "debug" : "release", name, d), { recursive: true, force: true });
 	const m = mcconfig({ moddable, repo, dir, args });
 	const idfMessage = /\$IDF_PATH not set[^\n]*/.exec(m.output)?.[0];
 	const tmp = join(out, "tmp/esp32", debug ? "debug" : "release", name);

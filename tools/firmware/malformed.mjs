@@ -220,13 +220,24 @@ export async function runCases(port, { answerMs = 3000 } = {}) {
 	return rows;
 }
 
+/**
+ * A reply as hex for comparison. The MID of a CON or NON reply is the sender's own choice
+ * (RFC 7252 §4.4: a fresh MID, randomised at start), so it is masked; ACK and RST echo the
+ * request's MID and are compared whole.
+ */
+function comparable(r) {
+	if (!r) return "-";
+	const hex = Buffer.from(r).toString("hex");
+	return r.length >= 4 && ((r[0] >> 4) & 3) <= NON ? hex.slice(0, 4) + "xxxx" + hex.slice(8) : hex;
+}
+
 /** Compares the answers of two hosts case by case: the differences, as text lines. */
 export function compareRuns(a, b) {
 	const diffs = [];
 	for (let i = 0; i < a.length; i++) {
 		if (!a[i].compare) continue;
-		const ra = a[i].replies.map((r) => (r ? Buffer.from(r).toString("hex") : "-")).join(" ");
-		const rb = (b[i]?.replies ?? []).map((r) => (r ? Buffer.from(r).toString("hex") : "-")).join(" ");
+		const ra = a[i].replies.map(comparable).join(" ");
+		const rb = (b[i]?.replies ?? []).map(comparable).join(" ");
 		if (ra !== rb) diffs.push(a[i].name + ": " + ra + " vs " + rb);
 	}
 	return diffs;
