@@ -6,7 +6,7 @@
 //     at its (xsdb) prompt: `info instruments`, `break`, `bt`, `delete all`, `c`, `quit`.
 // Every process started here is stopped by the `stop()` it returns (by its own pid).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -147,9 +147,11 @@ export async function runRelease({ mcsim, so, display, startLine, startMs = 2000
  * Runs a debug mc.so in mcsim under xsbug-log, and collects every instruments sample:
  * `samples` are objects { "Chunk used": ..., "Slot used": ..., "Stack used": ..., ... }.
  */
-export async function runDebug({ moddable, mcsim, so, display, startLine, startMs = 30000 }) {
+export async function runDebug({ moddable, mcsim, so, display, startLine, startMs = 30000, breakOnStart = false }) {
 	const port = await freeTcpPort();
 	const project = mkdtempSync(join(tmpdir(), "xscoap-xsdb-")); // xsbug-log keeps .xsdb.json (breakpoints) here
+	// xsbug-log's preferences: stop at the first line of main (`set start on`), before it runs.
+	if (breakOnStart) writeFileSync(join(project, ".xsdb.json"), JSON.stringify({ breakOnStart: true, breakpoints: [] }));
 	const env = {
 		...process.env,
 		MODDABLE: moddable,

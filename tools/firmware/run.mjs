@@ -16,7 +16,7 @@
 //
 //   npm run firmware [-- --no-release] [--no-esp32] [--no-sht3x] [--json FILE]
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import dgram from "node:dgram";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -154,6 +154,56 @@ async function nodeDevice() {
 	return { port, out: () => out, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))) };
 }
 
+/**
+ * Heap census of the debug build: stops at main's first line, then at breakpoints placed on
+ * the lines of main.ts and on the constructors the Endpoint builds, in the order they run.
+ * Each row is what was allocated (live) between two stops. Informative: a stop that is not
+ * reached (a class renamed) only merges two rows.
+ */
+async function census(so) {
+	const main = readFileSync(join(APP, "main.ts"), "utf8").split("\n");
+	const line = (re) => main.findIndex((l) => re.test(l)) + 1;
+	// A full path: xsbug-log looks a bare "main.ts" up among the SDK's examples too.
+	const mainAt = (n) => join(APP, "main.ts") + ":" + n;
+	const stops = [
+		[mainAt(line(/^const \{ board, description \} = createBoard/)), "settings and ports (buildSettings, devicePorts)"],
+		[mainAt(line(/^const app = new SensorApp/)), "the board (simulated sensors, LED)"],
+		[mainAt(line(/^const endpoint = deviceEndpoint/)), "SensorApp: router with 5 resources, sampler, description text"],
+		["Core", "endpoint options, limits, the UDP class and clock"],
+		["DedupCache", "Core: receive view, request, response builder, tx buffer and writers"],
+		["TransferPool", "duplicate detection: table and reply ring"],
+		["ObserverTable", "block-wise transfer slots"],
+		["EchoGuard", "observer table, client and server exchange slots"],
+		[mainAt(line(/^app\.start\(\)/)), "Echo guard, the endpoint's parts (writer, responder, exchanges, dispatcher, notifier), socket"],
+	];
+	const dev = await runDebug({ moddable, mcsim: MCSIM, so, display: xvfb.display, startLine: /at main\.ts:\d+/, breakOnStart: true });
+	const rows = [];
+	try {
+		if (!dev.started) return rows;
+		await waitFor(() => dev.samples.length > 0, 3000);
+		let prev = dev.samples[dev.samples.length - 1];
+		const first = prev;
+		for (const [bp] of stops) dev.command("break " + bp);
+		for (const [bp, what] of stops) {
+			const mark = dev.out.text.length;
+			dev.command("c");
+			const hit = await waitFor(() => /Breakpoint [^\n]*\bat\b[^\n]*\n/.test(dev.out.text.slice(mark)), 5000);
+			await waitFor(() => false, 400);
+			if (!hit) break;
+			const s = dev.samples[dev.samples.length - 1];
+			rows.push({ what, at: bp, slots: (s["Slot used"] - prev["Slot used"]) / 32, chunks: s["Chunk used"] - prev["Chunk used"] });
+			prev = s;
+			dev.command("delete all"); // each constructor is stopped at once only (the first instance)
+			for (const [b2] of stops.slice(stops.findIndex(([b]) => b === bp) + 1)) dev.command("break " + b2);
+		}
+		rows.unshift({ what: "at main's first line (SDK, preloaded modules' RAM)", at: "start", slots: first["Slot used"] / 32, chunks: first["Chunk used"] });
+		rows.push({ what: "total", at: "", slots: prev["Slot used"] / 32, chunks: prev["Chunk used"] });
+	} finally {
+		await dev.stop();
+	}
+	return rows;
+}
+
 function fmtSample(s) {
 	if (!s) return "(no sample)";
 	return "chunk " + s["Chunk used"] + " / " + s["Chunk available"] + " B, slot " + s["Slot used"] + " / " + s["Slot available"] + " B, keys " + s["Keys used"];
@@ -204,9 +254,11 @@ try {
 		if (!dev.started) fail("debug build did not start under xsbug-log: " + dev.out.text.slice(-500));
 		else {
 			const heaps = {};
+			const marks = {};
 			// A breakpoint on the sampler's sample() (sampler.ts): it is hit within a second; XS
 			// collects garbage when the machine stops and reports the heaps after it.
 			const measure = async (label) => {
+				marks[label] = dev.samples.length;
 				const s = await dev.sampleAtBreak("sample");
 				heaps[label] = s;
 				if (!s) fail("no instruments at the breakpoint (" + label + ")");
@@ -222,18 +274,48 @@ try {
 			const stackSize = samples[samples.length - 1]?.["Stack available"] ?? 0;
 			const gcs = samples.reduce((n, s) => n + (s["Garbage collections"] || 0), 0);
 			const free = stackSize > 0 ? 1 - peak / stackSize : 0;
+			// Collections while the GETs 101 to 1,000 were served (samples between the two checkpoints).
+			const gcs900 = dev.samples.slice(marks["after 100 GETs"] ?? 0, marks["after 1,000 GETs"] ?? 0).filter((s) => s.machine !== "mcsim").reduce((n, s) => n + (s["Garbage collections"] || 0), 0);
 			say("    XS instruments (after a garbage collection, at a breakpoint in sampler.ts):");
 			for (const [k, s] of Object.entries(heaps)) say("      " + (k + ":").padEnd(18) + " " + fmtSample(s));
-			say("      stack peak over the run: " + peak + " of " + stackSize + " bytes (" + peak / 32 + " of " + stackSize / 32 + " slots), " + (free * 100).toFixed(0) + " % free; " + gcs + " garbage collections in " + samples.length + " samples (one a second)");
+			say("      stack peak over the run: " + peak + " of " + stackSize + " bytes (" + peak / 32 + " of " + stackSize / 32 + " slots), " + (free * 100).toFixed(0) + " % free; " + gcs + " garbage collections in " + samples.length + " samples (one a second), " + gcs900 + " of them while GETs 101 to 1,000 were served");
 			if (after100 && after1000) {
 				if (after1000["Chunk used"] > after100["Chunk used"]) fail("chunk use grew after the first 100 requests: " + after100["Chunk used"] + " → " + after1000["Chunk used"] + " bytes");
 				if (after1000["Slot used"] > after100["Slot used"]) fail("slot use grew after the first 100 requests: " + after100["Slot used"] + " → " + after1000["Slot used"] + " bytes");
 			} else fail("instruments after 100 and 1,000 GETs missing");
 			if (free < STACK_HEADROOM) fail("stack headroom " + (free * 100).toFixed(0) + " % < 30 % (peak " + peak + " of " + stackSize + " bytes): raise creation.stack in examples/sensor/manifest.json or make the path shallower");
 			if (!dev.alive()) fail("debug build stopped: " + dev.out.text.slice(-400));
-			report.runs.push({ build: "debug", results: c.results, heaps, stackPeak: peak, stackSize, gcs, samples: samples.length, seconds1000: c.seconds1000 });
+			report.runs.push({ build: "debug", results: c.results, heaps, stackPeak: peak, stackSize, gcs, gcs900, samples: samples.length, seconds1000: c.seconds1000 });
 		}
 		await dev.stop();
+	}
+
+	// What the SDK alone takes: the baseline app (same manifests and creation, one UDP socket).
+	if (!flag("--no-baseline")) {
+		const out = join(OUT, "lin", "baseline");
+		mkdirSync(out, { recursive: true });
+		const b = mcconfig({ moddable, repo: REPO, dir: join(REPO, "tools/firmware/baseline"), args: ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, "manifest.json", "coapPort=" + coapPort] });
+		const so = simulatorBinary(out, true, "baseline");
+		if (!b.ok || !so) fail("baseline build: " + b.errors.slice(0, 3).join(" | "));
+		else {
+			const dev = await runDebug({ moddable, mcsim: MCSIM, so, display: xvfb.display, startLine: /baseline \(no xscoap\)/ });
+			await dev.nextSample();
+			const s = dev.started ? await dev.sampleAtBreak("sample") : null;
+			await dev.stop();
+			report.baseline = s;
+			say("  SDK baseline (tools/firmware/baseline: the same manifests and creation, one UDP socket, no xscoap), after a garbage collection: " + fmtSample(s));
+		}
+	}
+
+	// Where the heaps go: the debug build stopped at start, then at each step of main.ts and of
+	// the Endpoint's constructor (XS collects garbage and reports at every stop).
+	if (!flag("--no-census") && binaries["manifest.json:debug"]) {
+		const rows = await census(binaries["manifest.json:debug"]);
+		report.census = rows;
+		if (rows.length) {
+			say("  Where the heaps go (debug build, live after a garbage collection at each stop; slots of 32 bytes here, 16 on an ESP32):");
+			for (const r of rows) say("    " + r.what.padEnd(72) + String(r.slots).padStart(5) + " slots " + String(r.chunks).padStart(7) + " B chunks");
+		}
 	}
 
 	// The SHT3x build on the simulator: no sensor there, so the readings are 5.03 (a defined answer).
@@ -293,7 +375,8 @@ const debugRun = report.runs.find((r) => r.build === "debug");
 if (debugRun) {
 	say("Summary (debug build under xsbug-log, 64-bit simulator: 32-byte slots; an ESP32 has 16-byte slots):");
 	for (const [k, s] of Object.entries(debugRun.heaps)) say("  " + (k + ":").padEnd(18) + " " + fmtSample(s));
-	say("  stack peak: " + debugRun.stackPeak + " of " + debugRun.stackSize + " bytes (" + debugRun.stackPeak / 32 + " of " + debugRun.stackSize / 32 + " slots, " + ((1 - debugRun.stackPeak / debugRun.stackSize) * 100).toFixed(0) + " % free); " + debugRun.gcs + " garbage collections");
+	if (report.baseline) say("  SDK baseline:      " + fmtSample(report.baseline) + " (no xscoap)");
+	say("  stack peak: " + debugRun.stackPeak + " of " + debugRun.stackSize + " bytes (" + debugRun.stackPeak / 32 + " of " + debugRun.stackSize / 32 + " slots, " + ((1 - debugRun.stackPeak / debugRun.stackSize) * 100).toFixed(0) + " % free); " + debugRun.gcs900 + " garbage collections while GETs 101 to 1,000 were served");
 }
 say("Report: " + jsonOut);
 if (failures.length) {
