@@ -46,9 +46,21 @@ const WHAT = {
 	oscoreContexts: "OSCORE security contexts (RFC 8613)",
 };
 
+if (process.argv.length > 3 || process.argv[2] === "-h" || process.argv[2] === "--help") {
+	process.stderr.write("usage: node examples/budget.mjs [EXAMPLE_DIR]   (default examples/sensor)\n");
+	process.exit(process.argv[2] === "-h" || process.argv[2] === "--help" ? 0 : 2);
+}
 const dir = resolve(process.argv[2] ?? resolve(root, "examples/sensor"));
-const config = manifestConfig(resolve(dir, "manifest.json"));
-const settings = deviceSettings(config.coap);
+let config;
+let settings;
+try {
+	config = manifestConfig(resolve(dir, "manifest.json"));
+	settings = deviceSettings(config.coap);
+} catch (e) {
+	// A bad directory or manifest: one line, not a stack trace.
+	process.stderr.write("error: " + (e?.code === "ENOENT" ? "no manifest.json in " + dir : e?.message ?? String(e)) + "\n");
+	process.exit(2);
+}
 const budget = deviceBudget(settings);
 const lines = [
 	"| `config.coap` | value | one more costs | accounts for | what |",

@@ -72,6 +72,48 @@ export function codeText(c: number): string {
 	return (c >> 5) + "." + (d < 10 ? "0" : "") + d;
 }
 
+/** RFC 7252 §12.1.2 (and RFC 7959, 8132, 8516, 8768): names of the response codes. */
+const CODE_NAMES: readonly (readonly [number, string])[] = Object.freeze([
+	Object.freeze([0x41, "Created"] as const),
+	Object.freeze([0x42, "Deleted"] as const),
+	Object.freeze([0x43, "Valid"] as const),
+	Object.freeze([0x44, "Changed"] as const),
+	Object.freeze([0x45, "Content"] as const),
+	Object.freeze([0x5f, "Continue"] as const),
+	Object.freeze([0x80, "Bad Request"] as const),
+	Object.freeze([0x81, "Unauthorized"] as const),
+	Object.freeze([0x82, "Bad Option"] as const),
+	Object.freeze([0x83, "Forbidden"] as const),
+	Object.freeze([0x84, "Not Found"] as const),
+	Object.freeze([0x85, "Method Not Allowed"] as const),
+	Object.freeze([0x86, "Not Acceptable"] as const),
+	Object.freeze([0x88, "Request Entity Incomplete"] as const),
+	Object.freeze([0x89, "Conflict"] as const),
+	Object.freeze([0x8c, "Precondition Failed"] as const),
+	Object.freeze([0x8d, "Request Entity Too Large"] as const),
+	Object.freeze([0x8f, "Unsupported Content-Format"] as const),
+	Object.freeze([0x96, "Unprocessable Entity"] as const),
+	Object.freeze([0x9d, "Too Many Requests"] as const),
+	Object.freeze([0xa0, "Internal Server Error"] as const),
+	Object.freeze([0xa1, "Not Implemented"] as const),
+	Object.freeze([0xa2, "Bad Gateway"] as const),
+	Object.freeze([0xa3, "Service Unavailable"] as const),
+	Object.freeze([0xa4, "Gateway Timeout"] as const),
+	Object.freeze([0xa5, "Proxying Not Supported"] as const),
+	Object.freeze([0xa8, "Hop Limit Reached"] as const),
+]);
+
+/**
+ * A code with its name: "2.05 Content", "4.04 Not Found", "GET"; codes without a registered
+ * name as "c.dd" alone. For people (traces, the command line), never on the message path.
+ */
+export function codeName(c: number): string {
+	if (c === CODE_EMPTY) return "Empty";
+	if (isRequest(c)) return METHOD_NAMES[c] ?? codeText(c);
+	for (const row of CODE_NAMES) if (row[0] === c) return codeText(c) + " " + row[1];
+	return codeText(c);
+}
+
 /**
  * Parses "2.05", "GET", "post" ... into a code byte; -1 when not recognised.
  * Used at the application edge (CLI), never on the message path.

@@ -32,7 +32,7 @@ import type { RequestOptions } from "./client/options.js";
 import type { ClientResponse } from "./client/response.js";
 import { CODE_EMPTY, TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST, isRequest, isResponse } from "./constants.js";
 import { E_FORMAT, E_TOO_MANY_OPTIONS, E_TRUNCATED } from "./errors.js";
-import type { Datagram, Ports, UdpSocket } from "./host.js";
+import type { Datagram, PeerUnreachable, Ports, UdpSocket } from "./host.js";
 import { Core } from "./messaging/core.js";
 import { SLOT_FREE } from "./messaging/slots.js";
 import { Notifier } from "./observe/notifier.js";
@@ -40,6 +40,7 @@ import { ServerBlocks } from "./server/blockwise.js";
 import { Dispatcher } from "./server/dispatch.js";
 import { ServerExchanges } from "./server/exchanges.js";
 import { Responder } from "./server/responder.js";
+import type { CoapRequest } from "./server/request.js";
 import type { ChangeListener, Resource, Router } from "./server/router.js";
 import { ResponseWriter } from "./server/writer.js";
 import type { Limits, Tuning } from "./tuning.js";
@@ -201,6 +202,9 @@ export class Endpoint implements ChangeListener {
 	 * an async handler answers the request). Never throws on peer input.
 	 */
 	receive(bytes: Uint8Array, length: number, address: string, port: number): void {
+		// One text form per address (RFC 5952 for IPv6, IPv4-mapped as IPv4), as requests are
+		// addressed (client/options.ts), so that matching by address (§5.3.2) holds.
+		address = this.#core.addresses.normalize(address);
 		const notifier = this.#notifier;
 		notifier.receiving = true;
 		// The datagram is handled in this frame, not in a helper method: every frame on this
@@ -262,9 +266,9 @@ export class Endpoint implements ChangeListener {
 
 	// ---------------------------------------------------------------- server
 
-	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2). */
-	resourceChanged(resource: Resource): void {
-		this.#notifier.resourceChanged(resource);
+	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2), those `match` accepts when given. */
+	resourceChanged(resource: Resource, match?: (request: CoapRequest) => boolean): void {
+		this.#notifier.resourceChanged(resource, match);
 	}
 
 	/** Observers in use (tests and diagnostics). */
@@ -291,6 +295,7 @@ export class Endpoint implements ChangeListener {
 		if (this.#core.closed) return; // close() left nothing due: nextDeadline() stays -1
 		this.#clientExchanges.handleTimeout(now);
 		this.#serverExchanges.handleTimeout(now);
+		this.#notifier.handleTimeout(now);
 		this.#core.armedAt = -2; // force re-arming
 		this.#core.rearm();
 	}
@@ -337,8 +342,17 @@ export class Endpoint implements ChangeListener {
 		return n;
 	}
 
-	/** Called by the socket when it fails. */
+	/**
+	 * Called by the socket when it fails, or when the network reported a peer unreachable
+	 * (host.ts PeerUnreachable): then the client's requests toward that peer end with
+	 * COAP_UNREACHABLE, and the socket is still in use.
+	 */
 	socketError(e: unknown): void {
+		const u = e as Partial<PeerUnreachable> | null;
+		if (u !== null && typeof u === "object" && typeof u.unreachable === "string" && typeof u.address === "string" && typeof u.port === "number") {
+			if (!this.#core.closed) this.#clientExchanges.unreachable(u as PeerUnreachable);
+			return;
+		}
 		this.#core.onError?.(e);
 	}
 }

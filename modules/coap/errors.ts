@@ -22,13 +22,18 @@ export type CoapErrorCode =
 	| "COAP_CLOSED" // the endpoint was closed with the request outstanding
 	| "COAP_BAD_URI" // a URI that is not coap:// or cannot be expressed as options
 	| "COAP_SOCKET" // the socket refused to send
+	| "COAP_UNREACHABLE" // the host reported the peer unreachable (ICMP port, host or network unreachable)
 	| "COAP_BAD_RESPONSE"; // a response that cannot be processed (more options than maxOptions)
 
-/** A protocol outcome. `code` is stable and meant for programs; `message` is for people. */
+/**
+ * A protocol outcome. `code` is stable and meant for programs; `message` is for people;
+ * `cause`, when present, is what the host reported (for COAP_UNREACHABLE its PeerUnreachable,
+ * host.ts, whose `unreachable` says "port", "host" or "network").
+ */
 export class CoapError extends Error {
 	readonly code: CoapErrorCode;
-	constructor(code: CoapErrorCode, message?: string) {
-		super(message ?? code);
+	constructor(code: CoapErrorCode, message?: string, cause?: unknown) {
+		super(message ?? code, cause === undefined ? undefined : { cause });
 		this.code = code;
 	}
 	// Never assign this.name: under Moddable preload the inherited property is read-only.

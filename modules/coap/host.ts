@@ -35,6 +35,20 @@ export interface UdpOptions {
 	timeToLive?: number;
 }
 
+/**
+ * What a socket passes to `onError` when the network reported a peer unreachable (an ICMP port,
+ * host or network unreachable in answer to a datagram sent to it): an Error with these fields.
+ * The socket stays usable; the endpoint ends its requests to that peer with COAP_UNREACHABLE.
+ * A host that cannot learn this (ECMA-419 reports no ICMP errors) never passes one.
+ */
+export interface PeerUnreachable {
+	readonly address: string;
+	readonly port: number;
+	/** What was unreachable: "port" (nothing listens there), "host" or "network". */
+	readonly unreachable: "port" | "host" | "network";
+	readonly message: string;
+}
+
 /** An open UDP socket (ECMA-419 `embedded:io/socket/udp` instance). */
 export interface UdpSocket {
 	readonly target?: unknown;

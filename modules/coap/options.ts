@@ -99,9 +99,15 @@ export function occurrenceFlags(number: number, length: number, repeat: boolean)
 	return repeat && row[4] === 0 ? 1 : 0;
 }
 
-/** True when this stack recognises the option number. */
+/**
+ * True when the message layer and the request/response layer process the option (RFC 7252
+ * §5.4.1). The OSCORE option (RFC 8613 §2) is in the registry (names, lengths) but is not
+ * processed there: a message that still carries it when it reaches them was not unprotected
+ * by an OSCORE layer, and the critical option is treated as unrecognised (4.02 Bad Option for
+ * a CON request, a Reset for a NON one, a rejected response) rather than ignored.
+ */
 export function isKnownOption(number: number): boolean {
-	return optionIndex(number) >= 0;
+	return number !== OPT_OSCORE && optionIndex(number) >= 0;
 }
 
 /** FMT_* of a known option, or FMT_OPAQUE for unknown ones. */

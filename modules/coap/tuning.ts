@@ -9,7 +9,8 @@
  *   | DEFAULT_LEISURE   | 5 seconds |   | PROBING_RATE     | 1 byte/s  |
  * Derived (§4.8.2): MAX_TRANSMIT_SPAN 45 s, MAX_TRANSMIT_WAIT 93 s, MAX_LATENCY 100 s,
  * PROCESSING_DELAY 2 s, EXCHANGE_LIFETIME 247 s, NON_LIFETIME 145 s.
- * Leaves out: PROBING_RATE enforcement toward unresponsive peers (§4.7).
+ * PROBING_RATE bounds how long a Non-confirmable request counts toward NSTART (client/exchanges.ts).
+ * Leaves out: PROBING_RATE enforcement for CON retransmissions (they follow §4.2's back-off).
  */
 
 export interface Tuning {
@@ -28,6 +29,11 @@ export interface Tuning {
 	observeConEvery: number;
 	/** How long a client waits for a response to a request (after any ACK), unless the request says otherwise. */
 	requestTimeoutMs: number;
+	/**
+	 * §4.7 PROBING_RATE in bytes per second: a Non-confirmable request stops counting toward
+	 * NSTART once its size in bytes divided by this rate has passed (at least ACK_TIMEOUT).
+	 */
+	probingRate: number;
 }
 
 export interface Limits {
@@ -66,6 +72,7 @@ export const DEFAULT_TUNING: Readonly<Tuning> = Object.freeze({
 	handlerTimeoutMs: 60000,
 	observeConEvery: 20,
 	requestTimeoutMs: 93000, // MAX_TRANSMIT_WAIT
+	probingRate: 1,
 });
 
 /** Default limits: the ESP32 profile of DESIGN.md (fits its 24 KiB budget with room to spare). */
@@ -130,6 +137,7 @@ export function checkTuning(t: Tuning): void {
 	check("observeConEvery", t.observeConEvery, 1, 1000000);
 	check("handlerTimeoutMs", t.handlerTimeoutMs, 1, 86400000);
 	check("requestTimeoutMs", t.requestTimeoutMs, 1, 86400000);
+	if (!(t.probingRate > 0 && t.probingRate <= 1e9)) throw new RangeError("probingRate must be > 0 bytes/s, got " + t.probingRate);
 }
 
 function check(name: string, v: number, min: number, max: number): void {

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Child, RawPeer, XSCOAP, freeUdpPort, haveIpv6Loopback, header, killAll, startXscoapServer, xscoap, type RunResult, type XscoapServer } from "./helpers.js";
+import { COMMANDS, registryProblems } from "../../hosts/node/cli/registry.js";
+import { Child, ROOT, RawPeer, XSCOAP, run, freeUdpPort, haveIpv6Loopback, header, killAll, startXscoapServer, xscoap, type RunResult, type XscoapServer } from "./helpers.js";
 
 /** Asserts a usage error: exit 2, nothing on stdout, and stderr starting with one "error: ..." line. */
 function assertUsageError(r: RunResult, pattern: RegExp): void {
@@ -87,34 +88,33 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			assert.equal(g.stdout, b.stdout);
 		});
 
-		for (const [given, number] of [
-			["50", 50],
-			["json", 50],
-			["application/json", 50],
-			["0", 0],
-			["text/plain", 0],
-			["60", 60],
-			["cbor", 60],
+		for (const [given, name] of [
+			["50", "application/json"],
+			["json", "application/json"],
+			["application/json", "application/json"],
+			["0", "text/plain;charset=utf-8"],
+			["text/plain", "text/plain;charset=utf-8"],
+			["text/plain; charset=utf-8", "text/plain;charset=utf-8"],
+			["60", "application/cbor"],
+			["cbor", "application/cbor"],
+			["65000", "65000"],
 		] as const) {
-			it("--content-format " + given + " is sent as Content-Format " + number + " (echoed back)", async () => {
-				const r = await xscoap(["post", base + "/echo", "--payload", "{}", "--content-format", given, "-v"]);
+			it("--content-format " + given + " is sent as Content-Format " + name + " (echoed back, shown by name with -v)", async () => {
+				const r = await xscoap(["post", base + "/echo", "--payload", "{}", "--content-format", given, "-v", "--raw"]);
 				assert.equal(r.code, 0, r.stderr);
 				assert.equal(r.stdout, "{}");
-				assert.match(r.stderr, new RegExp("^-> .* CON POST .*Content-Format:" + number + " ", "m"));
-				assert.match(r.stderr, new RegExp("^<- .* ACK 2\\.04 .*Content-Format:" + number + " ", "m"));
+				const cf = name.replace(/[.+]/g, "\\$&");
+				assert.match(r.stderr, new RegExp("^-> .* CON POST .*Content-Format:" + cf + "[, ]", "m"));
+				assert.match(r.stderr, new RegExp("^<- .* ACK 2\\.04 Changed .*Content-Format:" + cf + "[, ]", "m"));
 			});
 		}
 
-		for (const [given, number] of [
-			["0", 0],
-			["text/plain", 0],
-			["TEXT/PLAIN", 0],
-		] as const) {
-			it("--accept " + given + " on /hello (text/plain) → 2.05, Accept:" + number + " sent", async () => {
+		for (const given of ["0", "text/plain", "TEXT/PLAIN", "text/plain;charset=utf-8", "text/plain; charset=\"utf-8\"", "text"]) {
+			it("--accept " + given + " on /hello (text/plain) → 2.05, Accept:text/plain;charset=utf-8 sent", async () => {
 				const r = await xscoap(["get", base + "/hello", "--accept", given, "-v"]);
 				assert.equal(r.code, 0, r.stderr);
 				assert.equal(r.stdout, "Hello, world!");
-				assert.match(r.stderr, new RegExp("^-> .*Accept:" + number + "(\\s|$)", "m"));
+				assert.match(r.stderr, /^-> .*Accept:text\/plain;charset=utf-8( |,|$)/m);
 			});
 		}
 
@@ -122,7 +122,7 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			it("--accept " + given + " on /hello → 4.06 Not Acceptable, exit 1", async () => {
 				const r = await xscoap(["get", base + "/hello", "--accept", given]);
 				assert.equal(r.code, 1);
-				assert.match(r.stderr, /^4\.06$/m);
+				assert.match(r.stderr, /^4\.06 Not Acceptable$/m);
 			});
 		}
 
@@ -162,8 +162,8 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			const inn = lines.filter((l) => l.startsWith("<- "));
 			assert.equal(out.length, 1, r.stderr);
 			assert.equal(inn.length, 1, r.stderr);
-			assert.match(out[0]!, new RegExp("^-> 127\\.0\\.0\\.1:" + server.port + ' CON PUT mid=0x[0-9a-f]{4} token=[0-9a-f]+ Uri-Path:"echo" Content-Format:0 \\| 7 bytes: "verbose"$'));
-			assert.match(inn[0]!, new RegExp("^<- 127\\.0\\.0\\.1:" + server.port + ' ACK 2\\.04 mid=0x[0-9a-f]{4} token=[0-9a-f]+ .*"verbose"$'));
+			assert.match(out[0]!, new RegExp("^-> 127\\.0\\.0\\.1:" + server.port + ' CON PUT mid=0x[0-9a-f]{4} token=[0-9a-f]+ \\[ Uri-Path:"echo", Content-Format:text/plain;charset=utf-8 \\] :: 7 bytes "verbose"$'));
+			assert.match(inn[0]!, new RegExp("^<- 127\\.0\\.0\\.1:" + server.port + ' ACK 2\\.04 Changed mid=0x[0-9a-f]{4} token=[0-9a-f]+ .*:: 7 bytes "verbose"$'));
 			// The ACK carries the request's MID and token (piggybacked, RFC 7252 §5.2.1).
 			const mid = (l: string) => /mid=(0x[0-9a-f]+) token=([0-9a-f]+)/.exec(l)!.slice(1).join(" ");
 			assert.equal(mid(inn[0]!), mid(out[0]!));
@@ -171,6 +171,14 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			const v2 = await xscoap(["get", base + "/hello", "--verbose"]);
 			assert.match(v2.stderr, /^-> /m);
 			assert.match(v2.stderr, /^<- /m);
+		});
+
+		it("--accept link-format (and application/link-format) on /.well-known/core", async () => {
+			for (const cf of ["link-format", "application/link-format", "40"]) {
+				const r = await xscoap(["get", base + "/.well-known/core", "--accept", cf, "-v"]);
+				assert.equal(r.code, 0, r.stderr);
+				assert.match(r.stderr, /^-> .*Accept:application\/link-format/m);
+			}
 		});
 
 		it("get /.well-known/core and ?rt=xscoap.time (Uri-Query from the URI) print link-format", async () => {
@@ -181,21 +189,24 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			assert.equal(one.code, 0, one.stderr);
 			assert.ok(one.stdout.startsWith('</time>;rt="xscoap.time"'), one.stdout);
 			assert.equal(one.stdout.split("</").length - 1, 1, one.stdout);
-			assert.match(one.stderr, /^-> .*Uri-Path:"\.well-known" Uri-Path:"core" Uri-Query:"rt=xscoap\.time"/m);
-			assert.match(one.stderr, /^   Content-Format: 40$/m);
+			assert.match(one.stderr, /^-> .*Uri-Path:"\.well-known", Uri-Path:"core", Uri-Query:"rt=xscoap\.time"/m);
+			assert.match(one.stderr, /^<- .* ACK 2\.05 Content .*Content-Format:application\/link-format/m);
 		});
 
-		it("a 4.04 exits 1 with the code on stderr", async () => {
+		it("a 4.04 exits 1 with the code and its name on stderr", async () => {
 			const r = await xscoap(["get", base + "/does-not-exist"]);
 			assert.equal(r.code, 1);
 			assert.equal(r.stdout, "");
-			assert.match(r.stderr, /^4\.04$/m);
+			assert.equal(r.stderr, "4.04 Not Found\n");
+			const q = await xscoap(["get", base + "/does-not-exist", "-q"]);
+			assert.equal(q.code, 1);
+			assert.equal(q.stderr, "", "-q: nothing on stderr");
 		});
 
 		it("delete on a resource without a delete handler exits 1 with 4.05", async () => {
 			const r = await xscoap(["delete", base + "/hello"]);
 			assert.equal(r.code, 1);
-			assert.match(r.stderr, /^4\.05$/m);
+			assert.match(r.stderr, /^4\.05 Method Not Allowed$/m);
 		});
 
 		it("fetch / patch / ipatch are sent (the demo resources answer 4.05)", async () => {
@@ -203,7 +214,7 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 				const r = await xscoap([m, base + "/echo", "--payload", "x", "-v"]);
 				assert.equal(r.code, 1, m + ": " + r.stderr);
 				assert.match(r.stderr, new RegExp("^-> .* CON " + m.toUpperCase() + " ", "m"));
-				assert.match(r.stderr, /^4\.05$/m);
+				assert.match(r.stderr, /^4\.05 Method Not Allowed$/m);
 			}
 		});
 
@@ -260,7 +271,6 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			["--timeout 0", ["get", "coap://127.0.0.1/hello", "--timeout", "0"], /--timeout/],
 			["--timeout abc", ["get", "coap://127.0.0.1/hello", "--timeout", "abc"], /--timeout/],
 			["both --payload and --payload-file", ["post", "coap://127.0.0.1/echo", "--payload", "x", "--payload-file", "/dev/null"], /not both/],
-			["an unreadable --payload-file", ["post", "coap://127.0.0.1/echo", "--payload-file", "/nonexistent/xscoap/file"], /cannot read/],
 			["an unknown command", ["frobnicate", "coap://127.0.0.1/"], /unknown command frobnicate/],
 			["no command", [], /missing command/],
 			["serve with a non-numeric --bind host", ["serve", "--bind", "example.org:5683"], /numeric address/],
@@ -273,26 +283,70 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 		}
 
 		it("-h / --help / help print the usage on stdout and exit 0", async () => {
-			for (const a of [["-h"], ["--help"], ["help"], ["get", "--help"]]) {
+			for (const a of [["-h"], ["--help"], ["help"]]) {
 				const r = await xscoap(a);
 				assert.equal(r.code, 0, a.join(" "));
-				assert.match(r.stdout, /^usage:/);
+				assert.match(r.stdout, /^usage: xscoap COMMAND/);
 				assert.match(r.stdout, /xscoap serve/);
+				assert.match(r.stdout, /^exit status:$/m);
 			}
 		});
 	});
 
-	describe("no response: exit 3 after about --timeout", () => {
-		it("--timeout 1 against a port where nothing listens → exit 3 (CON and NON)", async () => {
-			const port = await freeUdpPort("127.0.0.1");
-			for (const extra of [[], ["--non"]]) {
-				const r = await xscoap(["get", "coap://127.0.0.1:" + port + "/hello", "--timeout", "1", ...extra], { timeoutMs: 15000 });
-				assert.ok(!r.timedOut, "xscoap did not give up");
-				assert.equal(r.code, 3, r.stderr);
-				assert.match(r.stderr, /COAP_TIMEOUT/);
-				assert.ok(r.ms < 8000, "took " + Math.round(r.ms) + " ms");
-				assert.ok(r.ms >= 900, "gave up too early: " + Math.round(r.ms) + " ms");
+	describe("help and the command registry", () => {
+		it("every command's --help lists its options and the exit statuses; request commands list the content formats", async () => {
+			for (const c of COMMANDS) {
+				const r = await xscoap([c.names[0]!, "--help"]);
+				assert.equal(r.code, 0, c.names[0] + ": " + r.stderr);
+				assert.match(r.stdout, new RegExp("^usage: xscoap " + c.names.join("\\|")));
+				for (const o of c.options) assert.ok(r.stdout.includes(o.names.join(", ")), c.names[0] + " --help lacks " + o.names[0]);
+				assert.match(r.stdout, /^exit status:$/m);
 			}
+			const get = await xscoap(["get", "--help"]);
+			assert.match(get.stdout, /^ +40 {2}application\/link-format$/m);
+			assert.match(get.stdout, /^ +0 {2}text\/plain; charset=utf-8$/m);
+			assert.equal((await xscoap(["help", "serve"])).stdout, (await xscoap(["serve", "-h"])).stdout);
+		});
+
+		it("--version prints the package's version", async () => {
+			const r = await xscoap(["--version"]);
+			assert.equal(r.code, 0);
+			assert.equal(r.stdout, "xscoap " + JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version + "\n");
+		});
+
+		it("the registry names each command once and gives every option one arity", () => {
+			assert.deepEqual(registryProblems(), []);
+			const clash = registryProblems([
+				{ names: ["a"], synopsis: "", summary: "", options: [{ names: ["--x"], help: "" }], run: async () => 0 },
+				{ names: ["b", "a"], synopsis: "", summary: "", options: [{ names: ["--x"], value: "V", help: "" }], run: async () => 0 },
+			]);
+			assert.equal(clash.length, 2, clash.join("; "));
+		});
+	});
+
+	describe("no response: exit 3", () => {
+		it("a port where nothing listens: exit 3 with COAP_UNREACHABLE and a hint, long before --timeout (CON and NON, IPv4 and IPv6)", async () => {
+			const targets = ["127.0.0.1"];
+			if (await haveIpv6Loopback()) targets.push("::1");
+			for (const host of targets) {
+				const port = await freeUdpPort(host);
+				for (const extra of [[], ["--non"]]) {
+					// --timeout 60: an answer within the test's 20 s can only come from the ICMP error.
+					const uri = "coap://" + (host.indexOf(":") >= 0 ? "[" + host + "]" : host) + ":" + port + "/hello";
+					const r = await xscoap(["get", uri, "--timeout", "60", ...extra], { timeoutMs: 20000 });
+					assert.ok(!r.timedOut, "xscoap waited for the timeout");
+					assert.equal(r.code, 3, r.stderr);
+					assert.equal(r.stdout, "");
+					assert.match(r.stderr, /^error: COAP_UNREACHABLE: nothing listens on .*:\d+ \(ICMP port unreachable\)$/m);
+					assert.match(r.stderr, new RegExp("^hint: .*UDP port " + port + ": is the CoAP server running", "m"));
+				}
+			}
+		});
+
+		it("an unreadable --payload-file: exit 3 (not a usage error), nothing sent", async () => {
+			const r = await xscoap(["post", base + "/echo", "--payload-file", "/nonexistent/xscoap/file"]);
+			assert.equal(r.code, 3, r.stderr);
+			assert.match(r.stderr, /^error: cannot read \/nonexistent\/xscoap\/file: .*ENOENT/m);
 		});
 
 		it("--timeout 1 against a silent UDP socket (receives, never answers) → exit 3", async () => {
@@ -402,6 +456,30 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			} finally {
 				holder.close();
 			}
+		});
+
+		it("device and fileserver on a port in use: one error line each, exit 3", async () => {
+			const holder = dgram.createSocket("udp4");
+			const port = await new Promise<number>((resolve, reject) => {
+				holder.once("error", reject);
+				holder.bind({ port: 0, address: "127.0.0.1", exclusive: true }, () => resolve(holder.address().port));
+			});
+			try {
+				for (const args of [["device", "examples/sensor"], ["fileserver", tmp]]) {
+					const r = await xscoap([...args, "--bind", "127.0.0.1:" + port], { timeoutMs: 10000 });
+					assert.equal(r.code, 3, r.stderr);
+					assert.equal(r.stderr.match(/EADDRINUSE/g)?.length, 1, "reported once: " + r.stderr);
+					assert.match(r.stderr, new RegExp("^error: cannot listen on 127\\.0\\.0\\.1:" + port + ": ", "m"));
+				}
+			} finally {
+				holder.close();
+			}
+		});
+
+		it("examples/budget.mjs with a directory that has no manifest: one error line, exit 2, no stack trace", async () => {
+			const r = await run(process.execPath, ["examples/budget.mjs", join(tmp, "nothing-here")]);
+			assert.equal(r.code, 2);
+			assert.equal(r.stderr, "error: no manifest.json in " + join(tmp, "nothing-here") + "\n");
 		});
 
 		it("-v traces every datagram the server receives and sends", async () => {

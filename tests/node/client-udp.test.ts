@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Endpoint } from "../../modules/coap/endpoint.js";
 import { CoapError } from "../../modules/coap/errors.js";
 import { openEndpoint } from "../../hosts/node/ports.js";
-import { ACK, CON, NON, RST, RawPeer, header, killAll, sleep, xscoap, type Reply } from "./helpers.js";
+import { ACK, CON, NON, RST, RawPeer, freeUdpPort, haveIpv6Loopback, header, killAll, sleep, xscoap, type Reply } from "./helpers.js";
 
 /** Builds a response to the request in `req`: type, code byte, MID, the request's token, payload. */
 function response(req: Reply, type: number, code: number, mid: number, payload = ""): Uint8Array {
@@ -173,5 +173,59 @@ describe("xscoap client against a scripted UDP peer", function () {
 		await request();
 		ep.close();
 		await assert.rejects(p, (e: unknown) => e instanceof CoapError && e.code === "COAP_CLOSED");
+	});
+
+	it("a closed port (ICMP port unreachable on loopback) rejects at once with COAP_UNREACHABLE, the request sent once", async () => {
+		const closed = await freeUdpPort("127.0.0.1");
+		// A 60 s timeout: a rejection within the test's timeout can only come from the ICMP error.
+		const e = await ep.request({ uri: "coap://127.0.0.1:" + closed + "/x", timeoutMs: 60000 }).then(
+			() => assert.fail("resolved"),
+			(x: unknown) => x,
+		);
+		assert.ok(e instanceof CoapError);
+		assert.equal(e.code, "COAP_UNREACHABLE");
+		assert.equal((e.cause as { unreachable?: string }).unreachable, "port");
+		assert.match(e.message, new RegExp("nothing listens on 127\\.0\\.0\\.1:" + closed));
+		assert.equal(ep.clientSlotsInUse, 0);
+		// The same endpoint still reaches a live peer afterwards.
+		const p = ep.request({ uri: uri() });
+		const req = await request();
+		await peer.send(response(req, ACK, 0x45, header(req.bytes).mid, "still"), req.port);
+		assert.equal((await p).text(), "still");
+	});
+
+	it("connectPeers: 0 (one socket for every peer) reports no ICMP error: the request times out", async () => {
+		const single = await openEndpoint({ address: "127.0.0.1", connectPeers: 0 });
+		try {
+			const closed = await freeUdpPort("127.0.0.1");
+			await assert.rejects(single.request({ uri: "coap://127.0.0.1:" + closed + "/x", timeoutMs: 300 }), (x: unknown) => x instanceof CoapError && x.code === "COAP_TIMEOUT");
+		} finally {
+			single.close();
+		}
+	});
+});
+
+describe("xscoap client: address forms over real UDP loopback (issue 8, defect 9)", function () {
+	this.timeout(20000);
+
+	it("[0:0:0:0:0:0:0:1], [::1%25lo] and [::ffff:127.0.0.1] reach a server and their responses match", async () => {
+		const { Router } = await import("../../modules/coap/server/router.js");
+		const router = new Router();
+		router.add("/hello", { get: (_q, res) => res.send(0x45, "hi") });
+		const six = await haveIpv6Loopback();
+		const server = await openEndpoint({ address: six ? "::" : "0.0.0.0", router });
+		const client = await openEndpoint({ address: six ? "::" : "0.0.0.0" });
+		try {
+			const uris = ["coap://[::ffff:127.0.0.1]:" + server.port + "/hello", "coap://127.0.0.1:" + server.port + "/hello"];
+			if (six) uris.push("coap://[0:0:0:0:0:0:0:1]:" + server.port + "/hello", "coap://[::1%25lo]:" + server.port + "/hello", "coap://[0000::0001]:" + server.port + "/hello");
+			for (const u of uris) {
+				const res = await client.request({ uri: u, timeoutMs: 3000 });
+				assert.equal(res.text(), "hi", u);
+			}
+			assert.ok(six || uris.length === 2);
+		} finally {
+			client.close();
+			server.close();
+		}
 	});
 });

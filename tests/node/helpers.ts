@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Repository root (this file runs from build/tests/node/). */
@@ -49,6 +50,24 @@ export function haveCommand(cmd: string): boolean {
 export function requireLibcoap(): void {
 	const missing = ["coap-client-notls", "coap-server-notls"].filter((c) => !haveCommand(c));
 	if (missing.length > 0) throw new Error(missing.join(" and ") + " not found: apt-get install -y libcoap3-bin");
+}
+
+/**
+ * aiocoap's checkout, when one is found ($AIOCOAP_DIR, ../aiocoap beside the repository, or
+ * /work/aiocoap) and python3 can import it with the stubs of shared/tools/aiocoap (see its
+ * README). Sets PYTHONPATH for the child processes started afterwards; undefined without one
+ * (the aiocoap tests then skip: aiocoap is an optional peer, libcoap a required one).
+ */
+export function findAiocoap(): string | undefined {
+	const dirs = [process.env.AIOCOAP_DIR, join(ROOT, "..", "aiocoap"), "/work/aiocoap"].filter((d): d is string => d !== undefined);
+	const dir = dirs.find((d) => existsSync(join(d, "aiocoap-client")));
+	if (dir === undefined) return undefined;
+	const stubs = [join(ROOT, "..", "shared", "tools", "aiocoap", "pystubs"), "/work/shared/tools/aiocoap/pystubs"].find((d) => existsSync(d));
+	const path = [dir, ...(stubs === undefined ? [] : [stubs]), ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(":");
+	const probe = spawnSync("python3", ["-c", "import aiocoap.cli.client"], { encoding: "utf8", env: { ...process.env, PYTHONPATH: path } });
+	if (probe.status !== 0) return undefined;
+	process.env.PYTHONPATH = path;
+	return dir;
 }
 
 /** True when the loopback interface has ::1 (and a udp6 socket can bind it). */
@@ -137,8 +156,8 @@ export class Child {
 	stderr = "";
 	readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-	constructor(cmd: string, args: readonly string[]) {
-		this.proc = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+	constructor(cmd: string, args: readonly string[], options: { cwd?: string } = {}) {
+		this.proc = spawn(cmd, args, { cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
 		children.add(this.proc);
 		this.proc.stdout!.setEncoding("utf8");
 		this.proc.stderr!.setEncoding("utf8");

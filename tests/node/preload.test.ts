@@ -70,6 +70,18 @@ interface Manifest {
 	platforms?: Record<string, unknown>;
 }
 
+/**
+ * Module folders not in the firmware yet. OSCORE (issue 9) is built and tested as a portable
+ * module first; joining it to the endpoint also adds its folder to manifest.json, together with
+ * a module mapping for @noble/ciphers (ccm.ts) and @noble/hashes (noble.ts). noble.ts must then
+ * stay un-preloaded: @noble/hashes writes module-level scratch buffers (modules/coap/oscore/noble.ts).
+ */
+const NOT_IN_FIRMWARE_YET = ["modules/coap/oscore/"];
+
+function firmwareModules(dir: string): string[] {
+	return tsModules(dir).filter((f) => !NOT_IN_FIRMWARE_YET.some((d) => f.startsWith(d)));
+}
+
 function readManifest(rel: string): Manifest {
 	return JSON.parse(readFileSync(join(ROOT, rel), "utf8")) as Manifest;
 }
@@ -156,7 +168,7 @@ describe("firmware manifests", function () {
 
 	it("one xscoap/<path>/* line per module folder (the wildcard does not recurse), hosts/moddable included", () => {
 		const folders = new Set<string>();
-		for (const f of [...tsModules("modules"), ...tsModules("hosts/moddable")]) folders.add(f.slice(0, f.lastIndexOf("/")));
+		for (const f of [...firmwareModules("modules"), ...tsModules("hosts/moddable")]) folders.add(f.slice(0, f.lastIndexOf("/")));
 		const expected: Record<string, string> = {};
 		for (const d of [...folders].sort()) expected["xscoap/" + d + "/*"] = "./" + d + "/*";
 		const missing = Object.keys(expected).filter((k) => root.modules?.[k] !== expected[k]);
@@ -169,7 +181,7 @@ describe("firmware manifests", function () {
 	});
 
 	it("every module is preloaded by its exact name (.ts modules do not match preload wildcards), and every preload exists", () => {
-		const modules = [...tsModules("modules"), ...tsModules("hosts/moddable")].map((f) => "xscoap/" + f.slice(0, -3));
+		const modules = [...firmwareModules("modules"), ...tsModules("hosts/moddable")].map((f) => "xscoap/" + f.slice(0, -3));
 		// hosts/moddable/store is preloaded on the devices only: on the simulators the SDK's
 		// Preference is JavaScript that reads its file when loaded, so preloading it would freeze
 		// the build machine's preferences into the image (xsl: "Preference.#cache: not frozen").

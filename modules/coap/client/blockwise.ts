@@ -26,7 +26,6 @@ export interface BlockContext {
 	readonly maxSzx: number;
 	random(out: Uint8Array): void;
 	now(): number;
-	readonly lifetimeMs: number;
 }
 
 /** Exchanges for one block are tried this many times before the transfer fails. */
@@ -114,7 +113,10 @@ export function fetchRest(ctx: BlockContext, r: EncodedRequest, first: ClientRes
 /** `tag`: the Request-Tag of the Block1 upload whose response this is (RFC 9175 §3.3), or null. */
 async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientResponse, tag: Uint8Array | null = null): Promise<ClientResponse> {
 	const now = ctx.now();
-	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, ctx.lifetimeMs);
+	// The slot is released in `finally` below: it must not expire while block requests are
+	// still being tried (three attempts of a block may outlast EXCHANGE_LIFETIME), or another
+	// transfer could take it and write into it.
+	const t = ctx.transfers.allocate(XFER_CLIENT, first.address, first.port, 0, now, Number.POSITIVE_INFINITY);
 	if (t === undefined) throw new CoapError("COAP_CAPACITY", "no block transfer slot free for a " + (first.optionUint(OPT_SIZE2, -1) >= 0 ? first.optionUint(OPT_SIZE2, -1) + "-byte " : "") + "block-wise response");
 	try {
 		// §4: Size2 on the first block announces the whole size: refuse at once what cannot fit.
@@ -124,8 +126,11 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 		let head = first;
 		let res = first;
 		// Later block requests carry no body (§2.6 for the response to a non-idempotent request),
-		// but the upload's Request-Tag (RFC 9175 §3.3: "and in Block2 requests following these").
-		const base = variant(r, tag === null ? [] : [[OPT_REQUEST_TAG, tag]], [OPT_BLOCK1, OPT_REQUEST_TAG, OPT_SIZE1], null);
+		// but the upload's Request-Tag (RFC 9175 §3.3: "and in Block2 requests following these");
+		// a FETCH whose body went in one message repeats it (RFC 8132 §2.3.2: the body is part of
+		// what identifies the request, so a stateless server can answer any block).
+		const repeat = r.method === CODE_FETCH && tag === null && r.payload !== null ? (typeof r.payload === "string" ? utf8Bytes(r.payload) : r.payload) : null;
+		const base = variant(r, tag === null ? [] : [[OPT_REQUEST_TAG, tag]], [OPT_BLOCK1, OPT_REQUEST_TAG, OPT_SIZE1], repeat);
 		for (;;) {
 			const b2 = res.optionUint(OPT_BLOCK2, -1);
 			if (b2 < 0 || !blockValid(b2)) throw new CoapError("COAP_BAD_RESPONSE", "a block of the response has no valid Block2 option");
@@ -136,9 +141,8 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 			t.buf.set(res.payload, t.length);
 			t.length += res.payload.length;
 			r.onProgress?.(t.length, head.optionUint(OPT_SIZE2, -1), false);
-			t.expiresAt = ctx.now() + ctx.lifetimeMs;
 			if (!blockMore(b2)) break;
-			const next = variant(base, [[OPT_BLOCK2, blockValue(t.length / size, false, blockSzx(b2))]], [], null);
+			const next = variant(base, [[OPT_BLOCK2, blockValue(t.length / size, false, blockSzx(b2))]], [], repeat);
 			res = await exchangeBlock(ctx, next);
 			if (!res.ok) return res;
 			if (!sameEtag(res.option(OPT_ETAG), head.option(OPT_ETAG))) {
@@ -148,7 +152,7 @@ async function fetchBlock2(ctx: BlockContext, r: EncodedRequest, first: ClientRe
 				if (r.method !== CODE_GET && r.method !== CODE_FETCH) throw new CoapError("COAP_BAD_RESPONSE", "the response body changed during a block-wise transfer of a non-safe request");
 				if (++restarts > 2) throw new CoapError("COAP_BAD_RESPONSE", "the representation kept changing during a block-wise transfer");
 				t.length = 0;
-				res = await ctx.exchange(variant(base, [[OPT_BLOCK2, blockValue(0, false, blockSzx(b2))]], [], null));
+				res = await ctx.exchange(variant(base, [[OPT_BLOCK2, blockValue(0, false, blockSzx(b2))]], [], repeat));
 				if (!res.ok) return res;
 				head = res;
 			}

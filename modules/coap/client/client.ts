@@ -21,6 +21,15 @@ import { Observation, type EndHandler, type NotificationHandler } from "./observ
 import { prepareRequest, type EncodedRequest, type RequestOptions } from "./options.js";
 import { ClientResponse } from "./response.js";
 
+/** Requests answered 4.01 + Echo are sent at most this many times (RFC 9175 §2.3; see #exchangeEcho). */
+const ECHO_ATTEMPTS = 3;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
+}
+
 export class Client {
 	readonly #core: Core;
 	readonly #exchanges: ClientExchanges;
@@ -36,7 +45,6 @@ export class Client {
 			maxSzx: core.maxSzx,
 			random: core.ports.random,
 			now: () => clock.now(),
-			lifetimeMs: core.exchangeLifetime,
 		});
 	}
 
@@ -78,17 +86,25 @@ export class Client {
 
 	/**
 	 * RFC 9175 §2.3: a 4.01 carrying an Echo option asks for the request again with that
-	 * value; the client does so once.
+	 * value. A repeat can reach the server too late for its freshness window (queued behind
+	 * NSTART, or lost and retransmitted), and is then asked again with a newer value: the
+	 * client repeats up to ECHO_ATTEMPTS - 1 times, and stops at once when the server asks with
+	 * the value it was just sent (the server does not accept it: answering again won't help).
 	 */
 	async #exchangeEcho(r: EncodedRequest): Promise<ClientResponse> {
-		const res = await this.#exchange(r);
-		if (res.code !== CODE_UNAUTHORIZED) return res;
-		const echo = res.option(OPT_ECHO);
-		if (echo === undefined || r.options.some((o) => o[0] === OPT_ECHO)) return res;
-		const options = r.options.slice();
-		options.push([OPT_ECHO, echo]);
-		options.sort((a, b) => a[0] - b[0]);
-		return this.#exchange({ ...r, options });
+		let res = await this.#exchange(r);
+		for (let attempt = 1; attempt < ECHO_ATTEMPTS && res.code === CODE_UNAUTHORIZED; attempt++) {
+			const echo = res.option(OPT_ECHO);
+			if (echo === undefined) return res;
+			const sent = r.options.find((o) => o[0] === OPT_ECHO);
+			if (sent !== undefined && sent[1] instanceof Uint8Array && sameBytes(sent[1], echo)) return res;
+			const options = r.options.filter((o) => o[0] !== OPT_ECHO);
+			options.push([OPT_ECHO, echo]);
+			options.sort((a, b) => a[0] - b[0]);
+			r = { ...r, options };
+			res = await this.#exchange(r);
+		}
+		return res;
 	}
 
 	/** Endpoint.multicast(). */
@@ -118,16 +134,16 @@ export class Client {
 	}
 
 	/** RFC 7641 §3.6: deregisters with a GET carrying Observe=1 and the observation's token. */
-	#cancelObservation(slot: ClientSlot, generation: number): Promise<void> {
-		return new Promise<void>((resolve) => {
+	#cancelObservation(slot: ClientSlot, generation: number): Promise<CoapError | null> {
+		return new Promise<CoapError | null>((resolve) => {
 			const obs = slot.observation;
 			if (slot.generation !== generation || obs === null || !obs.active || this.#core.closed) {
-				resolve();
+				resolve(null);
 				return;
 			}
 			if (slot.cancelling) {
 				const before = slot.cancelled;
-				slot.cancelled = () => { before?.(); resolve(); };
+				slot.cancelled = (e) => { before?.(e); resolve(e); };
 				return;
 			}
 			const r = obs.request!;
@@ -135,7 +151,7 @@ export class Client {
 			const length = this.#exchanges.encodeInto(slot, { ...r, options, confirmable: true });
 			if (length < 0) {
 				this.#exchanges.finish(slot, null, null);
-				resolve();
+				resolve(null);
 				return;
 			}
 			slot.length = length;

@@ -11,11 +11,13 @@
  */
 import { TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST } from "../constants.js";
 import { CoapError, E_TOO_MANY_OPTIONS } from "../errors.js";
+import type { PeerUnreachable } from "../host.js";
 import type { Core } from "../messaging/core.js";
 import { DUP_EMPTY_ACK, DUP_RESET } from "../messaging/dedup.js";
 import { ClientSlot, SLOT_FREE, SLOT_OBSERVING, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE } from "../messaging/slots.js";
 import type { Observation } from "./observation.js";
 import { writeRequestBody, type EncodedRequest } from "./options.js";
+import { optionName } from "../options.js";
 import { ClientResponse } from "./response.js";
 
 export class ClientExchanges {
@@ -38,7 +40,10 @@ export class ClientExchanges {
 			throw new CoapError("COAP_CAPACITY", "all " + core.limits.clientExchanges + " client exchange slots are in use");
 		}
 		const now = core.ports.clock.now();
-		this.#newToken(slot);
+		if (r.token === null) this.#newToken(slot);
+		else if (!this.#setToken(slot, r.token)) {
+			throw new CoapError("COAP_CAPACITY", "token " + hex(r.token) + " is in use by another outstanding request");
+		}
 		slot.mid = core.nextMid();
 		const length = this.encodeInto(slot, r);
 		if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + core.limits.maxMessageSize);
@@ -50,6 +55,7 @@ export class ClientExchanges {
 		slot.cancelled = null;
 		slot.seq = ++this.#seq;
 		slot.sendFailed = false;
+		slot.rejected = null;
 		slot.length = length;
 		slot.address = r.address;
 		slot.port = r.port;
@@ -58,7 +64,8 @@ export class ClientExchanges {
 		slot.reject = reject;
 		slot.retransmits = 0;
 		slot.waitMs = r.timeoutMs;
-		slot.giveUpAt = -1; // set when sent: time spent queued behind NSTART does not count
+		// The request's timeout runs from this call: time spent queued behind NSTART counts.
+		slot.giveUpAt = now + r.timeoutMs;
 		slot.retransmitAt = -1;
 		slot.state = SLOT_QUEUED;
 		this.startQueued(now, slot.address, slot.port);
@@ -103,11 +110,30 @@ export class ClientExchanges {
 		}
 	}
 
-	/** §4.7 NSTART: outstanding interactions toward a peer. */
+	/** §5.3.1: a token the application chose; false when an outstanding request uses it. */
+	#setToken(slot: ClientSlot, token: Uint8Array): boolean {
+		for (const o of this.#core.clients) {
+			if (o === slot || o.state === SLOT_FREE || o.tokenLength !== token.length) continue;
+			let same = true;
+			for (let i = 0; i < token.length; i++) if (o.token[i] !== token[i]) same = false;
+			if (same) return false;
+		}
+		slot.token.set(token);
+		slot.tokenLength = token.length;
+		return true;
+	}
+
+	/**
+	 * §4.7 NSTART: outstanding interactions toward a peer: CONs not yet acknowledged, and NON
+	 * requests still "expected" to be answered. §4.7 leaves open when a client stops expecting
+	 * a response to a NON request, as long as an endpoint that does not respond gets no more
+	 * than PROBING_RATE on average: a NON of L bytes counts for L / PROBING_RATE seconds (at
+	 * least ACK_TIMEOUT), marked by its retransmitAt (a NON is never retransmitted).
+	 */
 	#outstanding(address: string, port: number): number {
 		let n = 0;
 		for (const s of this.#core.clients) {
-			if ((s.state === SLOT_WAIT_ACK || (s.state === SLOT_WAIT_RESPONSE && !s.confirmable)) && s.port === port && s.address === address) n++;
+			if ((s.state === SLOT_WAIT_ACK || (s.state === SLOT_WAIT_RESPONSE && !s.confirmable && s.retransmitAt >= 0)) && s.port === port && s.address === address) n++;
 		}
 		return n;
 	}
@@ -119,11 +145,12 @@ export class ClientExchanges {
 		while (room > 0) {
 			let next: ClientSlot | undefined;
 			for (const s of core.clients) {
-				if (s.state === SLOT_QUEUED && s.port === port && s.address === address && (next === undefined || s.seq < next.seq)) next = s;
+				// One whose timeout has passed waits for handleTimeout to fail it, unsent.
+				if (s.state === SLOT_QUEUED && s.port === port && s.address === address && (s.giveUpAt < 0 || now < s.giveUpAt) && (next === undefined || s.seq < next.seq)) next = s;
 			}
 			if (next === undefined) return;
 			room--;
-			next.giveUpAt = now + next.waitMs;
+			if (next.giveUpAt < 0) next.giveUpAt = now + next.waitMs; // a renewal: from its sending
 			if (next.confirmable) {
 				next.state = SLOT_WAIT_ACK;
 				// §4.2: initial timeout random between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR.
@@ -131,7 +158,8 @@ export class ClientExchanges {
 				next.retransmitAt = now + next.timeoutMs;
 			} else {
 				next.state = SLOT_WAIT_RESPONSE;
-				next.retransmitAt = -1;
+				// Counts toward NSTART until then (see #outstanding).
+				next.retransmitAt = now + Math.max(core.tuning.ackTimeoutMs, (next.length * 1000) / core.tuning.probingRate);
 			}
 			if (!core.send(next.buf, next.length, next.address, next.port)) this.#sendFailed(next, now);
 			// RFC 7967: a NON request that wants no response is done once sent (at the next tick).
@@ -178,7 +206,9 @@ export class ClientExchanges {
 		if (obs !== null) {
 			if (response !== null) obs.deliverFinal(response);
 			else obs.end(cancelled !== null ? null : error);
-			cancelled?.();
+			// RFC 7641 §3.6: the deregistration was answered (a response, or a Reset: the server
+			// knows the token no more) or it was not (timeout, unreachable, endpoint closed).
+			cancelled?.(error === null || error.code === "COAP_RESET" ? null : error);
 			return;
 		}
 		if (response !== null) resolve!(response);
@@ -252,25 +282,50 @@ export class ClientExchanges {
 			if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
 				core.dedup.setState(e, DUP_RESET);
 				core.sendEmpty(TYPE_RST, v.mid, address, port);
-				if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
-					this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
-				}
+				if (slot !== undefined) this.#unreadable(slot, st);
 				return undefined;
 			}
 			core.dedup.setState(e, DUP_EMPTY_ACK);
 			core.sendEmpty(TYPE_ACK, v.mid, address, port);
 		} else if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
-			// §5.3.2: a NON response nobody waits for may be rejected with Reset; an ACK
-			// carrying an unknown or bad response is ignored (its request will time out).
+			// §5.3.2: a NON response nobody waits for may be rejected with Reset.
 			if (type === TYPE_NON) core.sendEmpty(TYPE_RST, v.mid, address, port);
-			// A response we wait for but cannot read whole (more options than maxOptions) ends
-			// the request with a clear error rather than a timeout.
-			if (slot !== undefined && st === E_TOO_MANY_OPTIONS) {
-				this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
-			}
+			if (slot !== undefined) this.#unreadable(slot, st);
 			return undefined;
 		}
 		return slot;
+	}
+
+	/**
+	 * A response matching `slot`'s request was rejected. One with more options than maxOptions
+	 * cannot be read whole: the request ends with COAP_BAD_RESPONSE. One with an unrecognised
+	 * critical option (§5.4.1; e.g. OSCORE's when nothing unprotected it) is rejected and the
+	 * request waits on for an acceptable one (a forged response cannot end it), but its timeout
+	 * then says what was refused. A response with a format error is ignored, as if lost.
+	 */
+	#unreadable(slot: ClientSlot, st: number): void {
+		const core = this.#core;
+		if (st === E_TOO_MANY_OPTIONS) {
+			this.finish(slot, null, new CoapError("COAP_BAD_RESPONSE", "response has more than " + core.limits.maxOptions + " options"));
+			return;
+		}
+		if (st < 0) return;
+		const bad = core.view.firstBadCritical();
+		slot.rejected = "a response with the unrecognised critical option " + optionName(core.view.optNumber[bad]!) + " was rejected (RFC 7252 §5.4.1)";
+	}
+
+	/**
+	 * The network reported address:port unreachable (host.ts PeerUnreachable): every request,
+	 * observation and deregistration toward it ends at once with COAP_UNREACHABLE instead of
+	 * retransmitting until its timeout (RFC 7252 §4.2 leaves the give-up to the implementation;
+	 * an ICMP error is a definite answer, RFC 1122 §4.1.3.3).
+	 */
+	unreachable(u: PeerUnreachable): void {
+		const address = this.#core.addresses.normalize(u.address); // as requests are addressed
+		for (const s of this.#core.clients) {
+			if (s.state === SLOT_FREE || s.onMulticastResponse !== null || s.port !== u.port || s.address !== address) continue;
+			this.finish(s, null, new CoapError("COAP_UNREACHABLE", u.message, u));
+		}
 	}
 
 	/** The client part of Endpoint.handleTimeout: retransmissions, give-ups, renewals. */
@@ -287,13 +342,24 @@ export class ClientExchanges {
 				continue;
 			}
 			if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
-				this.finish(s, null, s.sendFailed ? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port) : new CoapError("COAP_TIMEOUT", "no response before the request timeout"));
+				const error = s.sendFailed
+					? new CoapError("COAP_SOCKET", "the socket could not send to " + s.address + " port " + s.port)
+					: s.state === SLOT_QUEUED
+						? new CoapError("COAP_TIMEOUT", "not sent before the request timeout: earlier requests to " + s.address + " port " + s.port + " still outstanding (NSTART " + core.tuning.nstart + ")")
+						: new CoapError("COAP_TIMEOUT", "no response before the request timeout" + (s.rejected === null ? "" : "; " + s.rejected));
+				this.finish(s, null, error);
+				continue;
+			}
+			if (s.state === SLOT_WAIT_RESPONSE && s.retransmitAt >= 0 && now >= s.retransmitAt) {
+				// A NON request no longer counts toward NSTART: requests queued behind it may go.
+				s.retransmitAt = -1;
+				this.startQueued(now, s.address, s.port);
 				continue;
 			}
 			if (s.state === SLOT_WAIT_ACK && now >= s.retransmitAt) {
 				if (s.retransmits >= core.tuning.maxRetransmit) {
 					// §4.2: MAX_RETRANSMIT reached: give up.
-					this.finish(s, null, new CoapError("COAP_TIMEOUT", "no ACK after " + (s.retransmits + 1) + " transmissions"));
+					this.finish(s, null, new CoapError("COAP_TIMEOUT", "no ACK after " + (s.retransmits + 1) + " transmissions" + (s.rejected === null ? "" : "; " + s.rejected)));
 					continue;
 				}
 				s.retransmits++;
@@ -311,4 +377,10 @@ export class ClientExchanges {
 			if (s.state !== SLOT_FREE) this.finish(s, null, new CoapError("COAP_CLOSED", "endpoint closed"), false);
 		}
 	}
+}
+
+function hex(b: Uint8Array): string {
+	let s = "";
+	for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
+	return s === "" ? "(empty)" : s;
 }

@@ -28,7 +28,7 @@ export class Observation {
 	readonly #onNotification: NotificationHandler;
 	readonly #onEnd: EndHandler | undefined;
 	/** Set by the endpoint: sends the deregistration. */
-	cancelHook: (() => Promise<void>) | null = null;
+	cancelHook: (() => Promise<CoapError | null>) | null = null;
 
 	/** An observation that ended before it began (a URI the stack cannot use): `first` rejects with `error`. */
 	static failed(error: CoapError, onNotification: NotificationHandler, onEnd?: EndHandler): Observation {
@@ -58,9 +58,15 @@ export class Observation {
 		return this.#active;
 	}
 
-	/** Deregisters (GET with Observe=1, RFC 7641 §3.6); resolves once the server answered or gave no answer. */
-	cancel(): Promise<void> {
-		if (!this.#active || this.cancelHook === null) return Promise.resolve();
+	/**
+	 * Deregisters (GET with Observe=1, RFC 7641 §3.6) and ends the observation. Resolves with
+	 * null once the server answered (or when there was nothing to deregister), or with the
+	 * CoapError that says why no answer came (COAP_TIMEOUT, COAP_UNREACHABLE, COAP_CLOSED):
+	 * then the server may still send notifications, which this endpoint answers with Reset.
+	 * Never rejects.
+	 */
+	cancel(): Promise<CoapError | null> {
+		if (!this.#active || this.cancelHook === null) return Promise.resolve(null);
 		return this.cancelHook();
 	}
 

@@ -5,7 +5,8 @@
  */
 import { CODE_GET, parseCode } from "../constants.js";
 import { CoapError } from "../errors.js";
-import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_NO_RESPONSE, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
+import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_NO_RESPONSE, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_PORT, OPT_URI_QUERY } from "../options.js";
+import { normalizeAddress } from "../uri/address.js";
 import { parseCoapUri } from "../uri/uri.js";
 import type { MessageWriter } from "../wire/writer.js";
 import { COAP_PORT } from "../constants.js";
@@ -45,6 +46,12 @@ export interface RequestOptions {
 	/** RFC 9175 Echo value to send (the client also retries automatically when a server asks). */
 	echo?: Uint8Array;
 	/**
+	 * The token (RFC 7252 §5.3.1), 0..8 bytes; default a random 4-byte one. The request (and
+	 * its block-wise follow-ups) fails with COAP_CAPACITY while another outstanding request of
+	 * this endpoint uses the same token.
+	 */
+	token?: Uint8Array;
+	/**
 	 * Called after each block of a block-wise transfer (RFC 7959) with the bytes moved so far
 	 * and the total when known (Size1/Size2), else -1. `sending` is true for Block1.
 	 */
@@ -64,6 +71,8 @@ export interface EncodedRequest {
 	blockSzx: number;
 	/** False when No-Response suppresses every response class (RFC 7967). */
 	expectResponse: boolean;
+	/** The token asked for, or null for a random one. */
+	token: Uint8Array | null;
 	onProgress: ((bytes: number, total: number, sending: boolean) => void) | undefined;
 }
 
@@ -84,6 +93,8 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 			if (address === undefined) throw new CoapError("COAP_BAD_URI", "host name " + u.host + " needs resolving: pass `address` as well");
 		}
 		address ??= u.host;
+		// RFC 7252 §6.4 step 6: a destination port other than the URI's port → Uri-Port.
+		if (port !== undefined && port !== u.port) options.push([OPT_URI_PORT, u.port]);
 		port ??= u.port;
 		for (const s of u.path) options.push([OPT_URI_PATH, s]);
 		for (const q of u.query) options.push([OPT_URI_QUERY, q]);
@@ -107,6 +118,8 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		options.push([OPT_ECHO, o.echo]);
 	}
 	for (const extra of o.options ?? []) options.push([extra[0], extra[1]]);
+	// The form the socket reports sources in (uri/address.ts), so the response matches (§5.3.2).
+	address = normalizeAddress(address);
 	// Stable sort by number keeps repeated options (Uri-Path ...) in order.
 	options.sort((a, b) => a[0] - b[0]);
 	const dest = port ?? COAP_PORT;
@@ -121,6 +134,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		if (!(o.blockSize >= 16 && o.blockSize <= 1024 && (o.blockSize & (o.blockSize - 1)) === 0)) throw new RangeError("blockSize must be a power of two 16..1024, got " + o.blockSize);
 		blockSzx = Math.log2(o.blockSize) - 4;
 	}
+	if (o.token !== undefined && !(o.token instanceof Uint8Array && o.token.length <= 8)) throw new TypeError("token must be a Uint8Array of 0..8 bytes (RFC 7252 §3)");
 	const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
 	if (!(timeoutMs > 0)) throw new RangeError("timeoutMs must be > 0, got " + timeoutMs);
 	return {
@@ -133,6 +147,7 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		timeoutMs,
 		blockSzx,
 		expectResponse,
+		token: o.token === undefined ? null : o.token.slice(),
 		onProgress: o.onProgress,
 	};
 }

@@ -3,8 +3,9 @@
  * message path, it owns copies of its options and payload (the caller may keep it), so
  * it allocates: this is the application edge.
  */
-import { codeText } from "../constants.js";
-import { FMT_STRING, FMT_UINT, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, optionFormat, optionName } from "../options.js";
+import { codeName, codeText } from "../constants.js";
+import { OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, optionName } from "../options.js";
+import { describeOptionValue } from "../wire/describe.js";
 import { readUint } from "../wire/uint.js";
 import { utf8Decode } from "../wire/utf8.js";
 import type { MessageView } from "../wire/view.js";
@@ -78,6 +79,11 @@ export class ClientResponse {
 		return codeText(this.code);
 	}
 
+	/** The code with its name: "2.05 Content", "4.04 Not Found" (RFC 7252 §12.1.2). */
+	get codeName(): string {
+		return codeName(this.code);
+	}
+
 	/** True for 2.xx. */
 	get ok(): boolean {
 		return this.code >> 5 === 2;
@@ -124,17 +130,8 @@ export class ClientResponse {
 		return utf8Decode(this.payload);
 	}
 
-	/** One line per option, "Name: value", for diagnostics (-v). */
+	/** One line per option, "Name: value" with the value decoded as traces show it (wire/describe.ts). */
 	describeOptions(): string[] {
-		return this.options.map((o) => optionName(o.number) + ": " + describeValue(o.number, o.value));
+		return this.options.map((o) => optionName(o.number) + ": " + describeOptionValue(o.number, o.value, 0, o.value.length));
 	}
-}
-
-function describeValue(number: number, v: Uint8Array): string {
-	const f = optionFormat(number);
-	if (f === FMT_STRING) return utf8Decode(v);
-	if (f === FMT_UINT) return String(readUint(v, 0, v.length));
-	let s = "0x";
-	for (let i = 0; i < v.length; i++) s += (v[i]! < 16 ? "0" : "") + v[i]!.toString(16);
-	return s;
 }

@@ -22,6 +22,7 @@ import { EchoGuard } from "./echo.js";
 import { ClientSlot, SLOT_FREE, ServerSlot } from "./slots.js";
 import { szxFor } from "../block/option.js";
 import { TransferPool } from "../block/transfers.js";
+import { AddressNormalizer } from "../uri/address.js";
 import { ObserverTable } from "../observe/registry.js";
 import { CoapRequest } from "../server/request.js";
 import { ResponseBuilder, WirePlan } from "../server/response.js";
@@ -60,6 +61,8 @@ export class Core {
 	readonly maxSzx: number;
 	readonly observers: ObserverTable;
 	readonly echo: EchoGuard;
+	/** Every received source address in one canonical form (uri/address.ts). */
+	readonly addresses = new AddressNormalizer();
 	readonly amplificationLimit: boolean;
 	readonly multicast: boolean;
 	/** RFC 7641 §4.4: the Observe sequence, one 24-bit counter for all notifications. */
@@ -155,6 +158,8 @@ export class Core {
 			const t = s.deadline();
 			if (t >= 0 && (at < 0 || t < at)) at = t;
 		}
+		const o = this.observers.deadline(); // notification handlers given up on (RFC 7641 §4.2)
+		if (o >= 0 && (at < 0 || o < at)) at = o;
 		if (at === this.armedAt) return;
 		this.armedAt = at;
 		if (at < 0) this.timer.unschedule();

@@ -66,6 +66,8 @@ export class ClientSlot extends Slot {
 	seq = 0;
 	/** The socket refused to send the request: it fails with COAP_SOCKET. */
 	sendFailed = false;
+	/** Why a response matching this request was rejected (said when the request times out), or null. */
+	rejected: string | null = null;
 	/** RFC 7641: the observation this slot's token belongs to, or null for a plain request. */
 	observation: Observation | null = null;
 	/** False when No-Response suppresses every response class (RFC 7967). */
@@ -76,8 +78,8 @@ export class ClientSlot extends Slot {
 	multicastDone: ((count: number) => void) | null = null;
 	/** The slot carries a deregistration (Observe=1) of its observation. */
 	cancelling = false;
-	/** Settles cancel() once the deregistration is answered or given up. */
-	cancelled: (() => void) | null = null;
+	/** Settles cancel() once the deregistration is answered (null) or given up (the error). */
+	cancelled: ((error: CoapError | null) => void) | null = null;
 	/** How long to wait for the response, counted from the first transmission (not from queueing). */
 	waitMs = 0;
 	/** Promise settlement for the request() call using this slot. */
@@ -102,8 +104,22 @@ export class ServerSlot extends Slot {
 	block1 = -1;
 	/** A GET/FETCH with Observe=0 waiting to be registered when its handler answers, or null. */
 	observeResource: Resource | null = null;
+	/** `response` was handed to an async handler (retired when the slot is freed, exchanges.ts). */
+	handlerHeld = false;
 	/** The observer whose confirmable notification this slot retransmits, or null. */
 	observer: Observer | null = null;
+	/**
+	 * The observer's generation when the notification was sent: an entry freed and given to
+	 * another registration meanwhile has another one, and nothing done to this slot (Reset,
+	 * give-up, acknowledgement) may touch that registration (see `slotObserver`).
+	 */
+	observerGeneration = 0;
+
+	/** The registration this slot's notification belongs to, if it is still the same one; else null. */
+	currentObserver(): Observer | null {
+		const o = this.observer;
+		return o !== null && o.inUse && o.generation === this.observerGeneration ? o : null;
+	}
 
 	constructor(buf: Uint8Array, maxOptions: number) {
 		super(buf);

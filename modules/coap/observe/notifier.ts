@@ -10,10 +10,11 @@
  * Leaves out: registration (server/responder.ts, RFC 7641 §4.1), the observer table
  * (registry.ts) and the retransmission of CON notifications (server/exchanges.ts).
  */
-import { CODE_CONTENT, CODE_METHOD_NOT_ALLOWED, TYPE_CON, TYPE_NON } from "../constants.js";
+import { CODE_CONTENT, CODE_METHOD_NOT_ALLOWED, CODE_SERVICE_UNAVAILABLE, TYPE_CON, TYPE_NON } from "../constants.js";
 import type { Core } from "../messaging/core.js";
 import { SLOT_FREE, SLOT_WAIT_ACK, type ServerSlot } from "../messaging/slots.js";
 import { handlerFailed, suppressed } from "../server/responder.js";
+import type { CoapRequest } from "../server/request.js";
 import type { Resource } from "../server/router.js";
 import type { ResponseWriter } from "../server/writer.js";
 import { nextSequence } from "./freshness.js";
@@ -31,11 +32,22 @@ export class Notifier {
 		this.#writer = writer;
 	}
 
-	/** Router callback: `resource` changed; notify its observers (RFC 7641 §4.2). */
-	resourceChanged(resource: Resource): void {
+	/**
+	 * Router callback: `resource` changed; notify its observers (RFC 7641 §4.2), or those whose
+	 * registering request `match` accepts (a subtree resource, router.ts).
+	 */
+	resourceChanged(resource: Resource, match?: (request: CoapRequest) => boolean): void {
 		if (this.#core.closed) return;
 		for (const o of this.#core.observers.observers) {
 			if (!o.inUse || o.resource !== resource) continue;
+			if (match !== undefined) {
+				// The stored request, as the handler will see it (parsing it again is harmless
+				// while an async notification is being built from it: the bytes are the same).
+				o.view.parse(o.request, o.requestLength);
+				o.req.address = o.address;
+				o.req.port = o.port;
+				if (!match(o.req)) continue;
+			}
 			// While a request is being answered (a handler calling changed()), the shared
 			// send-side state is in use: notify right after that response has gone out.
 			if (this.receiving) {
@@ -96,10 +108,14 @@ export class Notifier {
 			return;
 		}
 		o.busy = true;
-		const generation = o.generation;
+		// The same limit as for requests (server/exchanges.ts): a handler that never settles
+		// must not pin the observer (handleTimeout below).
+		o.busyUntil = this.#core.ports.clock.now() + this.#core.tuning.handlerTimeoutMs;
+		const run = o.run;
 		const done = (e: unknown) => {
-			if (o.generation !== generation || !o.inUse || this.#core.closed) return;
+			if (o.run !== run || !o.inUse || this.#core.closed) return;
 			o.busy = false;
+			o.busyUntil = -1;
 			if (e !== null) handlerFailed(o.res, e, this.#core.onHandlerError);
 			this.#sendNotification(o);
 			// An error notification ended the observation (resource cleared): nothing more to send.
@@ -109,6 +125,28 @@ export class Notifier {
 			}
 		};
 		(result as Promise<void>).then(() => done(null), (e: unknown) => done(e ?? new Error("rejected")));
+		this.#core.rearm();
+	}
+
+	/**
+	 * Notification handlers that have not settled after handlerTimeoutMs: the run is dropped
+	 * and the observer gets 5.03 Service Unavailable with Max-Age, as a request would; an
+	 * error notification ends the observation (RFC 7641 §4.2), so the entry is freed once it
+	 * is acknowledged or given up, and the client may register again.
+	 */
+	handleTimeout(now: number): void {
+		for (const o of this.#core.observers.observers) {
+			if (!o.inUse || !o.busy || o.busyUntil < 0 || now < o.busyUntil) continue;
+			o.abandonRun();
+			o.dirty = false;
+			const v = o.view;
+			v.parse(o.request, o.requestLength);
+			const res = o.res;
+			res.code = CODE_SERVICE_UNAVAILABLE;
+			res.maxAge = 1;
+			res.payload = "handler timed out";
+			this.#sendNotification(o);
+		}
 	}
 
 	/**
@@ -130,7 +168,8 @@ export class Notifier {
 			plan.observe = core.observeSeq;
 		}
 		let slot: ServerSlot | undefined;
-		for (const s of core.servers) if (s.state === SLOT_WAIT_ACK && s.observer === o) { slot = s; break; }
+		// A CON of this same registration still unacknowledged (not of an earlier one that used this entry).
+		for (const s of core.servers) if (s.state === SLOT_WAIT_ACK && s.currentObserver() === o) { slot = s; break; }
 		let con = slot !== undefined || !ok || o.sinceCon + 1 >= core.tuning.observeConEvery || now - o.lastConAt >= 86400000;
 		const fresh = slot === undefined;
 		if (con && slot === undefined) {
@@ -141,6 +180,7 @@ export class Notifier {
 		if (suppressed(v, ok ? CODE_CONTENT : res.code)) {
 			// RFC 7967 §2: No-Response in the registration applies to its notifications too.
 			if (!ok) core.observers.remove(o);
+			res.seal();
 			return;
 		}
 		if (con) {
@@ -157,6 +197,7 @@ export class Notifier {
 			}
 			s.state = SLOT_WAIT_ACK;
 			s.observer = o;
+			s.observerGeneration = o.generation;
 			s.address = o.address;
 			s.port = o.port;
 			s.mid = mid;
@@ -173,6 +214,7 @@ export class Notifier {
 			core.send(core.tx, length, o.address, o.port);
 		}
 		o.lastMid = mid;
+		res.seal(); // a late write by the handler throws until the next notification (response.ts)
 		if (!ok && !con) core.observers.remove(o);
 		else if (!ok) o.resource = null; // ended; the slot frees the entry once acknowledged or given up
 	}

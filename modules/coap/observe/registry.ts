@@ -27,17 +27,39 @@ export class Observer {
 	lastMid = -1;
 	/** A notification is being built by an async handler. */
 	busy = false;
+	/** When that handler is given up on (ms on the clock; -1 when not busy). */
+	busyUntil = -1;
+	/** Counts notification handler runs: the late result of an abandoned run is dropped. */
+	run = 0;
 	/** A change came while busy: notify again when done. */
 	dirty = false;
 	/** The stored request as the handler sees it, and the notification it builds. */
-	readonly view: MessageView;
-	readonly req: CoapRequest;
-	readonly res = new ResponseBuilder();
+	view: MessageView;
+	req: CoapRequest;
+	res = new ResponseBuilder();
+	readonly #maxOptions: number;
 
 	constructor(requestSize: number, maxOptions: number) {
 		this.request = new Uint8Array(requestSize);
+		this.#maxOptions = maxOptions;
 		this.view = new MessageView(maxOptions);
 		this.req = new CoapRequest(this.view);
+	}
+
+	/**
+	 * Gives up on the notification handler still running (it never settled, or the entry is
+	 * reused): its late result is dropped, and since it still holds the request and response
+	 * objects, the entry gets fresh ones (an allocation on this error path only, as for server
+	 * slots whose handler timed out).
+	 */
+	abandonRun(): void {
+		this.run++;
+		if (!this.busy) return;
+		this.busy = false;
+		this.busyUntil = -1;
+		this.view = new MessageView(this.#maxOptions);
+		this.req = new CoapRequest(this.view);
+		this.res = new ResponseBuilder();
 	}
 }
 
@@ -69,6 +91,8 @@ export class ObserverTable {
 		let o = this.find(address, port, v);
 		if (o === undefined) for (const x of this.observers) if (!x.inUse) { o = x; break; }
 		if (o === undefined || v.length > o.request.length) return undefined;
+		// A re-registration while a notification handler hangs starts afresh (that run is dropped).
+		if (o.busy) o.abandonRun();
 		o.request.set(v.bytes.subarray(0, v.length));
 		o.requestLength = v.length;
 		if (!o.inUse || o.resource !== resource) {
@@ -85,10 +109,18 @@ export class ObserverTable {
 	}
 
 	remove(o: Observer): void {
+		o.abandonRun();
 		o.inUse = false;
 		o.resource = null;
 		o.generation++;
-		o.busy = o.dirty = false;
+		o.dirty = false;
+	}
+
+	/** The earliest time a notification handler is given up on, or -1. */
+	deadline(): number {
+		let at = -1;
+		for (const o of this.observers) if (o.busy && o.busyUntil >= 0 && (at < 0 || o.busyUntil < at)) at = o.busyUntil;
+		return at;
 	}
 
 	/** Observers in use (tests, diagnostics). */

@@ -8,9 +8,9 @@
  * Leaves out: Block2 slicing and keeping bodies (writer.ts); BERT (SZX 7 is answered 4.00:
  * BERT is for reliable transports only).
  */
-import { CODE_BAD_REQUEST, CODE_CONTINUE, CODE_REQUEST_ENTITY_INCOMPLETE, CODE_REQUEST_ENTITY_TOO_LARGE, CODE_SERVICE_UNAVAILABLE } from "../constants.js";
+import { TYPE_ACK, TYPE_CON, TYPE_NON, CODE_BAD_REQUEST, CODE_CONTINUE, CODE_REQUEST_ENTITY_INCOMPLETE, CODE_REQUEST_ENTITY_TOO_LARGE, CODE_SERVICE_UNAVAILABLE } from "../constants.js";
 import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from "../block/option.js";
-import { XFER_BUSY, XFER_RECEIVING, requestKey, type Transfer } from "../block/transfers.js";
+import { XFER_BUSY, XFER_DONE, XFER_RECEIVING, XFER_SERVING, requestKey, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { OPT_BLOCK1, OPT_SIZE1 } from "../options.js";
 import type { Responder } from "./responder.js";
@@ -77,6 +77,9 @@ export class ServerBlocks {
 			this.#responder.respond(d, v, res, address, port);
 			return null;
 		}
+		// The final block again after the upload was finished (its reply lost, and the dedup
+		// table no longer knows the message): answered as the first time, never run again.
+		if (t === undefined && num > 0 && !more && this.repeatFinal(d, address, port)) return null;
 		// §2.5: a block out of sequence (or a transfer we do not know) → 4.08.
 		if (t === undefined || num * size !== t.length) {
 			responder.replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "expected block " + (t === undefined ? 0 : Math.floor(t.length / size)), address, port);
@@ -96,6 +99,42 @@ export class ServerBlocks {
 		t.state = XFER_BUSY;
 		plan.block1 = blockValue(num, false, szx); // §2.3: the final response echoes Block1
 		return t;
+	}
+
+	/**
+	 * The request in the core's view is the final Block1 block of an upload that was finished
+	 * (its reply lost, and the dedup table no longer knows the message): answers with block 0
+	 * of the response body kept for it (§2.6), or the reply recorded when it was finished
+	 * (XFER_DONE), rewritten for this message's type, Message ID and token; the handler does not
+	 * run again. False when nothing is known of such an upload.
+	 */
+	repeatFinal(d: number, address: string, port: number): boolean {
+		const core = this.#core;
+		const v = core.view;
+		const b1 = v.uintOf(OPT_BLOCK1, -1);
+		if (b1 < 0 || !blockValid(b1) || blockMore(b1)) return false;
+		const now = core.ports.clock.now();
+		const key = requestKey(v, true);
+		const kept = core.transfers.find(XFER_SERVING, address, port, key, now);
+		if (kept !== undefined) {
+			core.plan.block1 = blockValue(blockNum(b1), false, blockSzx(b1));
+			this.serveKeptBlock(d, kept, address, port);
+			return true;
+		}
+		const done = core.transfers.find(XFER_DONE, address, port, key, now);
+		if (done === undefined || done.bodyLength !== blockNum(b1) * blockSize(blockSzx(b1)) + v.payloadLength) return false;
+		const con = v.type === TYPE_CON;
+		const reply = done.buf;
+		const w = core.writer;
+		w.header(con ? TYPE_ACK : TYPE_NON, reply[1]!, con ? v.mid : core.nextMid(), v.bytes, v.tokenOffset, v.tokenLength);
+		// Options and payload of the recorded reply follow its header and token unchanged.
+		const tail = 4 + (reply[0]! & 0x0f);
+		const length = w.pos + done.length - tail;
+		if (length > core.tx.length) return false;
+		core.tx.set(reply.subarray(tail, done.length), w.pos);
+		core.send(core.tx, length, address, port);
+		if (con && d >= 0) core.dedup.storeReply(d, core.tx, length);
+		return true;
 	}
 
 	/** §2.9.3: 4.13 Request Entity Too Large with Size1 = the largest body this endpoint takes. */

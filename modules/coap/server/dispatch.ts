@@ -33,7 +33,7 @@ import {
 } from "../constants.js";
 import { E_TOO_MANY_OPTIONS } from "../errors.js";
 import { blockNum, blockSzx, blockValid, blockValue } from "../block/option.js";
-import { XFER_SERVING, requestKey, type Transfer } from "../block/transfers.js";
+import { XFER_SERVING, requestKey, rerunsForBlock2, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import type { MessageView } from "../wire/view.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN } from "../messaging/dedup.js";
@@ -70,6 +70,7 @@ export class Dispatcher {
 		const responder = this.#responder;
 		const v = core.view;
 		core.plan.reset();
+		core.response.reset(); // its previous answer is out: ready for this request
 		responder.observeResource = null;
 		const now = core.ports.clock.now();
 		const con = v.type === TYPE_CON;
@@ -93,13 +94,13 @@ export class Dispatcher {
 			// DUP_LOST: the reply fell out of the cache. §4.5 allows processing an idempotent
 			// request again; a non-idempotent one is not repeated: 5.03 (capacity).
 			if (!isIdempotent(v.code)) {
-				// RFC 7959 §2.6: a block of a kept response body can be served again harmlessly
-				// (also for a repeated final Block1 block, whose answer is block 0 of the body).
+				core.dedup.setState(d, DUP_SEEN);
+				// RFC 7959 §2.5, §2.6: a repeated final Block1 block is answered from what its
+				// upload left (block 0 of a kept body, or the recorded reply); a block of a kept
+				// response body can be served again harmlessly.
+				if (this.#blocks.repeatFinal(d, address, port)) return;
 				const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), now);
-				if (kept !== undefined) {
-					core.dedup.setState(d, DUP_SEEN);
-					const b1 = v.uintOf(OPT_BLOCK1, -1);
-					if (b1 >= 0 && blockValid(b1)) core.plan.block1 = blockValue(blockNum(b1), false, blockSzx(b1));
+				if (kept !== undefined && v.find(OPT_BLOCK1) < 0) {
 					this.#blocks.serveKeptBlock(d, kept, address, port);
 					return;
 				}
@@ -157,10 +158,14 @@ export class Dispatcher {
 		req.port = port;
 		req.body = null;
 		const router = this.#router;
-		const resource = router?.match(v);
+		let resource = router?.match(v);
+		// RFC 6690 §4: /.well-known/core is generated unless registered exactly (not by a subtree).
+		if (resource !== undefined && resource.subtree && pathEquals(v, WELL_KNOWN) && resource.segments.length < 2) resource = undefined;
 		if (resource === undefined) {
-			if (router !== undefined && pathEquals(v, WELL_KNOWN) && v.code === CODE_GET) {
-				this.#wellKnown(router.resources);
+			if (router !== undefined && pathEquals(v, WELL_KNOWN)) {
+				// RFC 6690 §4: /.well-known/core is read with GET; any other method → 4.05 (§5.9.2.6).
+				if (v.code === CODE_GET) this.#wellKnown(router.resources);
+				else res.code = CODE_METHOD_NOT_ALLOWED;
 				responder.respond(d, v, res, address, port);
 				return;
 			}
@@ -193,9 +198,10 @@ export class Dispatcher {
 			responder.respond(d, v, res, address, port);
 			return;
 		}
-		// RFC 7252 §5.10.8 (and RFC 8132 §3.2 for PATCH/iPATCH): preconditions, when the resource
-		// says what its current ETag is.
-		if (resource.etag !== undefined && (v.find(OPT_IF_MATCH) >= 0 || v.find(OPT_IF_NONE_MATCH) >= 0) && !preconditionsHold(v, resource.etag())) {
+		// RFC 7252 §5.10.8 (and RFC 8132 §3.2 for PATCH/iPATCH): the method is not performed
+		// unless the preconditions hold; judged against the ETag the resource reports, or, when
+		// it reports none, against what is known: the resource exists, its ETag is unknown.
+		if (!resource.conditional && (v.find(OPT_IF_MATCH) >= 0 || v.find(OPT_IF_NONE_MATCH) >= 0) && !preconditionsHold(v, resource.etag !== undefined ? resource.etag() : undefined, resource.handler(CODE_GET) !== undefined)) {
 			res.code = CODE_PRECONDITION_FAILED;
 			responder.respond(d, v, res, address, port);
 			return;
@@ -221,9 +227,10 @@ export class Dispatcher {
 		} else if (blockNum(v.uintOf(OPT_BLOCK2, 0)) > 0) {
 			// RFC 7959 §2.6: later blocks of the response to a request that carried a body, or
 			// is not idempotent, come from the body kept when the handler ran; the handler must
-			// not run again (without its body it would answer something else).
+			// not run again (without its body it would answer something else, and a PUT would
+			// be applied twice): no kept body → 4.08.
 			const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), core.ports.clock.now());
-			if (kept !== undefined || !isIdempotent(v.code)) {
+			if (kept !== undefined || !rerunsForBlock2(v)) {
 				this.#blocks.serveKeptBlock(d, kept, address, port);
 				return;
 			}
@@ -258,16 +265,20 @@ export class Dispatcher {
 /**
  * RFC 7252 §5.10.8.1: If-Match holds when one of its values equals the current ETag, or is
  * empty and a current representation exists; §5.10.8.2: If-None-Match holds when there is no
- * current representation.
+ * current representation. `etag` is the current ETag, null when there is no representation,
+ * undefined when the resource does not say (then a representation exists if the resource can
+ * be read, `readable`, and no ETag value can match: only an empty If-Match can hold).
  */
-function preconditionsHold(v: MessageView, etag: Uint8Array | null): boolean {
-	if (v.find(OPT_IF_NONE_MATCH) >= 0 && etag !== null) return false;
+function preconditionsHold(v: MessageView, etag: Uint8Array | null | undefined, readable: boolean): boolean {
+	const exists = etag === undefined ? readable : etag !== null;
+	if (v.find(OPT_IF_NONE_MATCH) >= 0 && exists) return false;
 	let i = v.find(OPT_IF_MATCH);
 	if (i < 0) return true;
-	if (etag === null) return false;
+	if (!exists) return false;
 	for (; i >= 0; i = v.find(OPT_IF_MATCH, i + 1)) {
 		const len = v.optLength[i]!;
 		if (len === 0) return true;
+		if (etag === undefined || etag === null) continue;
 		if (len !== etag.length) continue;
 		const o = v.optOffset[i]!;
 		let same = true;

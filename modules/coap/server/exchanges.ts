@@ -9,7 +9,7 @@
  * Leaves out: what is answered (dispatch.ts) and how it is written (responder.ts, writer.ts).
  */
 import { CODE_SERVICE_UNAVAILABLE, TYPE_ACK, TYPE_CON, TYPE_NON } from "../constants.js";
-import type { Transfer } from "../block/transfers.js";
+import { XFER_HELD, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { DUP_EMPTY_ACK } from "../messaging/dedup.js";
 import { SLOT_FREE, SLOT_LEISURE, SLOT_WAIT_ACK, SLOT_WORKING, type ServerSlot } from "../messaging/slots.js";
@@ -37,18 +37,30 @@ export class ServerExchanges {
 		for (const s of core.servers) if (s.state === SLOT_FREE) { slot = s; break; }
 		const v = core.view;
 		if (slot === undefined) {
-			// No slot to wait in: 5.03 now, and the handler's outcome is dropped.
-			result.then(ignore, ignore);
+			// No slot to wait in: 5.03 now, and the handler's outcome is dropped (an error it
+			// ends with still reaches the application).
+			const report = core.onHandlerError;
+			result.then(ignore, (e: unknown) => report?.(e ?? new Error("rejected")));
 			core.stats.capacityRejected++;
-			if (transfer !== null) core.transfers.release(transfer);
+			if (transfer !== null) {
+				// The handler still reads its body from the transfer slot: held until it settles
+				// (at most handlerTimeoutMs), so no other upload writes into it meanwhile.
+				const generation = transfer.generation;
+				const transfers = core.transfers;
+				transfer.state = XFER_HELD;
+				transfer.expiresAt = core.ports.clock.now() + core.tuning.handlerTimeoutMs;
+				const release = (): void => transfers.releaseIf(transfer, generation);
+				result.then(release, release);
+			}
 			core.plan.reset();
-			this.#responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
 			// The handler still holds the receive request and response and may write to them
 			// after its await: they must not serve (or be swapped into a slot for) a later
-			// request. Fresh ones for the endpoint (an allocation on this error path only).
+			// request. Fresh ones for the endpoint (an allocation on this error path only); the
+			// 5.03 is written with the fresh builder, so the handler's writes stay its own.
+			core.response = new ResponseBuilder();
+			this.#responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "server busy", address, port);
 			core.view = new MessageView(core.limits.maxOptions);
 			core.request = new CoapRequest(core.view);
-			core.response = new ResponseBuilder();
 			return;
 		}
 		const now = core.ports.clock.now();
@@ -62,6 +74,7 @@ export class ServerExchanges {
 		slot.response = res;
 		slot.generation++;
 		slot.state = SLOT_WORKING;
+		slot.handlerHeld = true;
 		slot.address = address;
 		slot.port = port;
 		slot.requestType = v.type;
@@ -115,11 +128,15 @@ export class ServerExchanges {
 		// §5.2.2: separate response, sent as CON and retransmitted from the slot's buffer.
 		const w = core.slotWriter;
 		w.buf = slot.buf;
-		responder.register(v, slot.response, slot.address, slot.port);
-		const length = writer.write(w, TYPE_CON, core.nextMid(), v, slot.response);
+		const mid = core.nextMid();
+		let length = writer.write(w, TYPE_CON, mid, v, slot.response);
+		length = responder.register(w, TYPE_CON, mid, v, slot.response, slot.address, slot.port, length);
 		w.buf = core.tx;
+		slot.response.seal();
+		const quiet = suppressed(v, writer.lastCode);
+		if (transfer !== null && !quiet) responder.rememberUpload(transfer, slot.buf, length);
 		writer.afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
-		if (suppressed(v, writer.lastCode)) {
+		if (quiet) {
 			this.free(slot); // RFC 7967: the empty ACK was all the client wanted
 			return;
 		}
@@ -136,14 +153,21 @@ export class ServerExchanges {
 	}
 
 	free(slot: ServerSlot): void {
-		const o = slot.observer;
+		const o = slot.currentObserver();
 		// An observation that ended with an error notification is forgotten once that is done.
-		if (o !== null && o.inUse && o.resource === null) this.#core.observers.remove(o);
+		if (o !== null && o.resource === null) this.#core.observers.remove(o);
 		slot.observer = null;
 		slot.state = SLOT_FREE;
 		slot.generation++;
 		slot.retransmitAt = slot.giveUpAt = -1;
-		slot.response.reset();
+		if (slot.handlerHeld) {
+			// An async handler had this builder and may still hold it after its promise settled
+			// (a dangling timer): it is retired, never handed to another request, so a late write
+			// cannot change another answer (it throws: the builder is sealed). The one
+			// allocation of the async path's end, beside the promise callbacks it already costs.
+			slot.handlerHeld = false;
+			slot.response = new ResponseBuilder();
+		} else slot.response.clear(); // drops references
 		this.#core.rearm();
 	}
 
@@ -164,7 +188,8 @@ export class ServerExchanges {
 			if (s.state === SLOT_WAIT_ACK && s.mid === mid && s.port === port && s.address === address) {
 				// §4.2: the peer rejected our separate response; RFC 7641 §3.6: a Reset to a
 				// notification ends the observation.
-				if (s.observer !== null) this.#core.observers.remove(s.observer);
+				const o = s.currentObserver();
+				if (o !== null) this.#core.observers.remove(o);
 				this.free(s);
 				return true;
 			}
@@ -186,8 +211,9 @@ export class ServerExchanges {
 			if (s.state === SLOT_WORKING) {
 				if (s.giveUpAt >= 0 && now >= s.giveUpAt) {
 					// The handler never settled: answer 5.03 so the client is not left waiting. The
-					// handler still holds the slot's request and response objects, so the slot gets
-					// fresh ones (an allocation on this error path only).
+					// handler still holds the slot's request object, so the slot gets a fresh one (an
+					// allocation on this error path only); its response builder, sealed once the 5.03
+					// is written, is retired when the slot is freed (free()).
 					const res = s.response;
 					res.reset();
 					res.code = CODE_SERVICE_UNAVAILABLE;
@@ -195,7 +221,6 @@ export class ServerExchanges {
 					res.payload = "handler timed out";
 					this.#asyncDone(s, s.generation, null);
 					s.request = new CoapRequest(new MessageView(core.limits.maxOptions));
-					s.response = new ResponseBuilder();
 					continue;
 				}
 				if (s.retransmitAt >= 0 && now >= s.retransmitAt && !s.acked) {
@@ -210,7 +235,8 @@ export class ServerExchanges {
 				if (s.retransmits >= core.tuning.maxRetransmit) {
 					// §4.2: give up on the separate response; RFC 7641 §4.5: an unacknowledged
 					// confirmable notification ends the observation.
-					if (s.observer !== null) core.observers.remove(s.observer);
+					const o = s.currentObserver();
+					if (o !== null) core.observers.remove(o);
 					this.free(s);
 					continue;
 				}

@@ -8,7 +8,8 @@
  * Leaves out: deciding the answer (dispatch.ts), serializing it (writer.ts), and separate
  * responses of async handlers (exchanges.ts).
  */
-import { CODE_INTERNAL_SERVER_ERROR, CODE_SERVICE_UNAVAILABLE, CODE_UNAUTHORIZED, TYPE_ACK, TYPE_NON, TYPE_CON } from "../constants.js";
+import { CODE_CONTENT, CODE_CONTINUE, CODE_INTERNAL_SERVER_ERROR, CODE_SERVICE_UNAVAILABLE, CODE_UNAUTHORIZED, TYPE_ACK, TYPE_NON, TYPE_CON } from "../constants.js";
+import { blockMore, blockNum } from "../block/option.js";
 import type { Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { DUP_EMPTY_ACK } from "../messaging/dedup.js";
@@ -19,6 +20,7 @@ import type { ResponseBuilder } from "./response.js";
 import type { Resource } from "./router.js";
 import type { ResponseWriter } from "./writer.js";
 import type { MessageView } from "../wire/view.js";
+import type { MessageWriter } from "../wire/writer.js";
 
 export class Responder {
 	readonly #core: Core;
@@ -56,22 +58,24 @@ export class Responder {
 		const core = this.#core;
 		const writer = this.#writer;
 		const con = v.type === TYPE_CON;
-		this.register(v, res, address, port);
+		const type = con ? TYPE_ACK : TYPE_NON;
 		const mid = con ? v.mid : core.nextMid();
-		let length = writer.write(core.writer, con ? TYPE_ACK : TYPE_NON, mid, v, res);
+		let length = writer.write(core.writer, type, mid, v, res);
 		if (core.amplificationLimit && length > 3 * v.length && !core.echo.fresh(v, address, port, core.ports.clock.now()) && !core.echo.verified(address, port)) {
 			// RFC 9175 §2.4: no more than three times the request's size to an unverified address.
 			if (transfer !== null) core.transfers.release(transfer);
 			if (kept !== null) core.transfers.release(kept);
 			transfer = kept = null;
-			this.askForEcho(res, address, port);
-			length = writer.write(core.writer, con ? TYPE_ACK : TYPE_NON, mid, v, res);
+			this.askForEcho(res, address, port); // also drops a pending Observe registration
+			length = writer.write(core.writer, type, mid, v, res);
 		}
+		length = this.register(core.writer, type, mid, v, res, address, port, length);
 		if (core.multicast) {
 			// §8.2 (and RFC 7967 §2.1's default for multicast): no error responses to a group
 			// request; a response waits a random Leisure so that the servers do not all answer at once.
 			if (writer.lastCode >> 5 === 2 && !suppressed(v, writer.lastCode)) this.#leisure(length, address, port);
 			writer.afterBlocks(v, res, address, port, transfer, kept);
+			res.seal();
 			return;
 		}
 		if (suppressed(v, writer.lastCode)) {
@@ -85,24 +89,60 @@ export class Responder {
 			core.send(core.tx, length, address, port);
 			// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
 			if (con && d >= 0) core.dedup.storeReply(d, core.tx, length);
+			if (transfer !== null) this.rememberUpload(transfer, core.tx, length);
 		}
 		writer.afterBlocks(v, res, address, port, transfer, kept);
+		res.seal();
 	}
 
 	/**
-	 * RFC 7641 §4.1: a GET/FETCH with Observe=0 on an observable resource that gets a 2.xx
-	 * answer registers its sender; the answer then carries an Observe sequence number. A full
-	 * observer table (or a request too large to keep) serves the request without Observe.
+	 * RFC 7641 §4.1: a GET/FETCH with Observe=0 on an observable resource registers its sender
+	 * when the answer that actually goes out (`w` holds it, `length` bytes, written by the
+	 * ResponseWriter) is a 2.xx carrying the whole representation or its first block (RFC 7959
+	 * §2.6: notifications carry block 0); the answer is then written again with the Observe
+	 * sequence number and the new length returned. Decided after writing, because the writer
+	 * may still turn a 2.xx into 4.02 (a block past the end) or 5.00, and the amplification
+	 * limit into 4.01 + Echo (RFC 9175 §2.4). A full observer table (or a request too large
+	 * to keep) serves the request without Observe. A re-registration answered with an error
+	 * ends the existing observation (§3.2: the client takes it as final).
 	 */
-	register(v: MessageView, res: ResponseBuilder, address: string, port: number): void {
+	register(w: MessageWriter, type: number, mid: number, v: MessageView, res: ResponseBuilder, address: string, port: number, length: number): number {
 		const core = this.#core;
 		const resource = this.observeResource;
 		this.observeResource = null;
-		if (resource === null || (res.code !== 0 && res.code >> 5 !== 2)) return;
+		if (resource === null) return length;
+		const code = this.#writer.lastCode;
+		const block2 = core.plan.block2;
+		if (code >> 5 !== 2 || code === CODE_CONTINUE) {
+			const old = core.observers.find(address, port, v);
+			if (old !== undefined) core.observers.remove(old);
+			return length;
+		}
+		if (block2 >= 0 && blockNum(block2) !== 0) return length;
+		// RFC 7967 §2 with RFC 7641 §4.1: a registration that suppresses 2.xx answers would
+		// never get a notification (nor a confirmable one that tells whether the client is
+		// still there, §4.5): it would hold an observer entry for nothing, so none is made.
+		if (suppressed(v, CODE_CONTENT)) return length;
 		const o = core.observers.add(address, port, v, resource, core.ports.clock.now());
-		if (o === undefined) return;
+		if (o === undefined) return length;
 		core.observeSeq = nextSequence(core.observeSeq);
 		core.plan.observe = core.observeSeq;
+		return this.#writer.write(w, type, mid, v, res);
+	}
+
+	/**
+	 * The reply `bytes[0, length)` to the final block of the Block1 upload `t` went out: unless
+	 * the response body is kept for later Block2 blocks (the transfer then serves them, RFC
+	 * 7959 §2.6), the slot keeps that reply so a repeat of the final block is answered the same
+	 * way without running the handler again, also once the dedup table has forgotten the
+	 * message (§4.5; see ServerBlocks.receiveBlock1). The record lasts EXCHANGE_LIFETIME or
+	 * until a new transfer needs the slot.
+	 */
+	rememberUpload(t: Transfer, bytes: Uint8Array, length: number): void {
+		const core = this.#core;
+		const b2 = core.plan.block2;
+		if (b2 >= 0 && blockMore(b2)) return;
+		core.transfers.complete(t, bytes, length, core.ports.clock.now() + core.exchangeLifetime);
 	}
 
 	/**

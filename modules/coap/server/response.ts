@@ -6,7 +6,8 @@
  * The options the stack itself adds (Observe, Block1/Block2, Size1/Size2, Echo) and the
  * slice of the payload that goes into one block come from a WirePlan the endpoint fills.
  */
-import { OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, OPT_OBSERVE, OPT_SIZE1, OPT_SIZE2 } from "../options.js";
+import { OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_ETAG, OPT_LOCATION_PATH, OPT_MAX_AGE, OPT_OBSERVE, OPT_SIZE1, OPT_SIZE2, isLegalLength, optionName } from "../options.js";
+import { uintLength } from "../wire/uint.js";
 import { utf8Length } from "../wire/utf8.js";
 import type { MessageWriter } from "../wire/writer.js";
 
@@ -41,18 +42,19 @@ const KIND_STRING = 2;
 export const MAX_EXTRA_OPTIONS = 12;
 
 export class ResponseBuilder {
-	/** Response code; 0 means "the method's default" (2.05 for GET/FETCH, 2.04 otherwise, 2.02 for DELETE). */
-	code = 0;
-	/** Content-Format of the payload, -1 for none. */
-	contentFormat = -1;
-	/** Max-Age in seconds, -1 to leave it out (clients then assume 60, RFC 7252 §5.10.5). */
-	maxAge = -1;
-	/** ETag (1..8 bytes), or null. */
-	etag: Uint8Array | null = null;
-	/** Payload: bytes (borrowed until the response is sent) or text (sent as UTF-8). */
-	payload: Uint8Array | string | null = null;
-	/** Location-Path segments (for 2.01 Created), or null. */
-	locationPath: readonly string[] | null = null;
+	// The fields a handler sets are checked where they are set (accessors below), so a
+	// handler's mistake throws inside the handler, where the endpoint catches it and answers
+	// 5.00 (issue: a bad code used to surface only while writing, outside that catch).
+	#code = 0;
+	#contentFormat = -1;
+	#maxAge = -1;
+	#etag: Uint8Array | null = null;
+	#payload: Uint8Array | string | null = null;
+	#locationPath: readonly string[] | null = null;
+	/** send() was called since the last reset(). */
+	#sent = false;
+	/** The answer was written: a handler's write now is a late one (see seal()). */
+	#sealed = false;
 	#count = 0;
 	readonly #number = new Uint16Array(MAX_EXTRA_OPTIONS);
 	readonly #kind = new Uint8Array(MAX_EXTRA_OPTIONS);
@@ -64,13 +66,108 @@ export class ResponseBuilder {
 		for (let i = 0; i < MAX_EXTRA_OPTIONS; i++) this.#ref.push(null);
 	}
 
+	/**
+	 * Response code (RFC 7252 §5.9: class 2, 4 or 5, written `(class << 5) | detail`, e.g.
+	 * 0x84 for 4.04); 0 means "the method's default" (2.05 for GET/FETCH, 2.04 otherwise,
+	 * 2.02 for DELETE). Anything else throws RangeError.
+	 */
+	get code(): number {
+		return this.#code;
+	}
+	set code(value: number) {
+		this.#writable();
+		const cls = value >> 5;
+		if (!(Number.isInteger(value) && (value === 0 || (value <= 0xbf && (cls === 2 || cls === 4 || cls === 5))))) {
+			throw new RangeError("response code must be 0 or a 2.xx, 4.xx or 5.xx code such as 0x84 (4.04), got " + describeValue(value));
+		}
+		this.#code = value;
+	}
+
+	/** Content-Format of the payload (0..65535, RFC 7252 §5.10.3), -1 for none. */
+	get contentFormat(): number {
+		return this.#contentFormat;
+	}
+	set contentFormat(value: number) {
+		this.#writable();
+		if (!(Number.isInteger(value) && value >= -1 && value <= 0xffff)) throw new RangeError("contentFormat must be -1 or 0..65535, got " + describeValue(value));
+		this.#contentFormat = value;
+	}
+
+	/** Max-Age in seconds (0..2^32-1, RFC 7252 §5.10.5), -1 to leave it out (clients then assume 60). */
+	get maxAge(): number {
+		return this.#maxAge;
+	}
+	set maxAge(value: number) {
+		this.#writable();
+		if (!(Number.isInteger(value) && value >= -1 && value <= 0xffffffff)) throw new RangeError("maxAge must be -1 or 0..4294967295 seconds, got " + describeValue(value));
+		this.#maxAge = value;
+	}
+
+	/** ETag (1..8 bytes, RFC 7252 §5.10.6), or null. */
+	get etag(): Uint8Array | null {
+		return this.#etag;
+	}
+	set etag(value: Uint8Array | null) {
+		this.#writable();
+		if (value !== null && !(value instanceof Uint8Array && value.length >= 1 && value.length <= 8)) throw new TypeError("etag must be a Uint8Array of 1..8 bytes or null, got " + describeValue(value));
+		this.#etag = value;
+	}
+
+	/**
+	 * Payload: bytes (a Uint8Array, borrowed until the response is sent; an ArrayBuffer or other
+	 * ArrayBufferView is viewed as bytes), text (sent as UTF-8), or null. Anything else throws TypeError.
+	 */
+	get payload(): Uint8Array | string | null {
+		return this.#payload;
+	}
+	set payload(value: Uint8Array | string | null) {
+		this.#writable();
+		this.#payload = asPayload(value);
+	}
+
+	/** Location-Path segments (for 2.01 Created; each 0..255 bytes, RFC 7252 §5.10.7), or null. */
+	get locationPath(): readonly string[] | null {
+		return this.#locationPath;
+	}
+	set locationPath(value: readonly string[] | null) {
+		this.#writable();
+		if (value !== null) {
+			if (!Array.isArray(value)) throw new TypeError("locationPath must be an array of strings or null, got " + describeValue(value));
+			for (const seg of value) if (typeof seg !== "string" || utf8Length(seg) > 255) throw new TypeError("locationPath segments must be strings of 0..255 bytes, got " + describeValue(seg));
+		}
+		this.#locationPath = value;
+	}
+
+	/**
+	 * The endpoint has written the answer: until the builder is reset for its next use, a write
+	 * throws (a handler that writes after answering, e.g. from a timer, would otherwise change
+	 * whichever request the recycled builder serves next). Writes after that reuse cannot be
+	 * told apart: handlers must not keep `res` past their answer (README "Handler errors").
+	 */
+	seal(): void {
+		this.#sealed = true;
+	}
+
+	/** Drops the references the builder holds (payload, options) and stays sealed. */
+	clear(): void {
+		const sealed = this.#sealed;
+		this.reset();
+		this.#sealed = sealed;
+	}
+
+	#writable(): void {
+		if (this.#sealed) throw new Error("the response was already sent: a handler wrote to it after answering");
+	}
+
 	reset(): void {
-		this.code = 0;
-		this.contentFormat = -1;
-		this.maxAge = -1;
-		this.etag = null;
-		this.payload = null;
-		this.locationPath = null;
+		this.#sealed = false;
+		this.#code = 0;
+		this.#contentFormat = -1;
+		this.#maxAge = -1;
+		this.#etag = null;
+		this.#payload = null;
+		this.#locationPath = null;
+		this.#sent = false;
 		for (let i = 0; i < this.#count; i++) this.#ref[i] = null;
 		this.#count = 0;
 	}
@@ -80,17 +177,33 @@ export class ResponseBuilder {
 	 * Throws RangeError past MAX_EXTRA_OPTIONS (local misuse).
 	 */
 	option(number: number, value: Uint8Array | string | number): this {
+		this.#writable();
 		if (this.#count >= MAX_EXTRA_OPTIONS) throw new RangeError("more than " + MAX_EXTRA_OPTIONS + " extra response options");
-		if (!(number >= 0 && number <= 0xffff)) throw new RangeError("option number must be 0..65535, got " + number);
+		if (!(Number.isInteger(number) && number >= 1 && number <= 0xffff)) throw new RangeError("option number must be 1..65535, got " + describeValue(number));
+		let length: number;
+		if (typeof value === "number") {
+			if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw new RangeError("option " + optionName(number) + ": a uint value must be 0..4294967295, got " + describeValue(value));
+			length = uintLength(value);
+		} else if (typeof value === "string") length = utf8Length(value);
+		else if (value instanceof Uint8Array) length = value.length;
+		else throw new TypeError("option " + optionName(number) + ": the value must be a Uint8Array, a string or a number, got " + describeValue(value));
+		// RFC 7252 §5.4.3 / §5.10: a known option's value length is bounded by its definition.
+		if (!isLegalLength(number, length)) throw new RangeError("option " + optionName(number) + ": a value of " + length + " bytes is outside the length its definition allows");
 		this.#add(number, value);
 		return this;
 	}
 
-	/** Convenience: sets code, payload and optionally content format in one call. */
+	/**
+	 * Convenience: sets code, payload and optionally content format in one call. Once per
+	 * response: a second call throws (two answers to one request are a handler bug).
+	 */
 	send(code: number, payload?: Uint8Array | string | null, contentFormat?: number): void {
+		this.#writable();
+		if (this.#sent) throw new Error("res.send() called twice for one request");
 		this.code = code;
 		if (payload !== undefined) this.payload = payload;
 		if (contentFormat !== undefined) this.contentFormat = contentFormat;
+		this.#sent = true;
 	}
 
 	#add(number: number, value: Uint8Array | string | number): void {
@@ -185,4 +298,25 @@ export class ResponseBuilder {
 		}
 		return k;
 	}
+}
+
+/** A payload value as the builder keeps it; throws TypeError for anything that is not bytes or text. */
+function asPayload(value: unknown): Uint8Array | string | null {
+	if (value === null || typeof value === "string" || value instanceof Uint8Array) return value;
+	// Moddable APIs hand out ArrayBuffers; a view of other bytes is taken as it is (no copy).
+	if (value instanceof ArrayBuffer) return new Uint8Array(value);
+	if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+	throw new TypeError("payload must be a Uint8Array, an ArrayBuffer, a string or null, got " + describeValue(value));
+}
+
+/** A short description of a value for an error message (no JSON, no allocation of large strings). */
+function describeValue(value: unknown): string {
+	if (value === null) return "null";
+	if (typeof value === "string") return value.length > 40 ? "a " + value.length + "-character string" : JSON.stringify(value);
+	if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+	if (value === undefined) return "undefined";
+	if (value instanceof Uint8Array) return "a Uint8Array of " + value.length + " bytes";
+	if (value instanceof ArrayBuffer) return "an ArrayBuffer";
+	const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+	return typeof name === "string" && name !== "" ? "a " + name : typeof value;
 }

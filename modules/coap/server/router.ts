@@ -4,7 +4,10 @@
  * segments encoded once at registration (no string decoding per request).
  * `/.well-known/core` is served from the registered resources (RFC 6690 §4, see
  * linkformat.ts) unless the application registers that path itself.
- * Leaves out: wildcard or prefix routes, Uri-Host virtual hosting (Uri-Host is accepted and
+ * A resource registered with `subtree: true` also answers every path below its own (a file
+ * server, a proxy-like tree): exact paths win over subtrees, a longer subtree over a shorter
+ * one, and `/.well-known/core` stays generated unless registered exactly.
+ * Leaves out: wildcards inside a path, Uri-Host virtual hosting (Uri-Host is accepted and
  * ignored: one origin per endpoint).
  */
 import { CODE_DELETE, CODE_FETCH, CODE_GET, CODE_IPATCH, CODE_PATCH, CODE_POST, CODE_PUT } from "../constants.js";
@@ -41,6 +44,12 @@ export interface ResourceOptions {
 	/** Leave the resource out of /.well-known/core. */
 	hidden?: boolean;
 	/**
+	 * The resource also answers every path below its own (e.g. "/files" answers "/files/a/b";
+	 * "/" answers everything not registered otherwise). The handler reads the whole path from
+	 * `request.path`; `changed(match)` picks which observers of the tree to notify.
+	 */
+	subtree?: boolean;
+	/**
 	 * RFC 9175 §2.3: requests with a method other than GET/FETCH must prove freshness with an
 	 * Echo value (the first attempt gets 4.01 Unauthorized with an Echo option to repeat).
 	 */
@@ -52,6 +61,12 @@ export interface ResourceOptions {
 	 * Failed before the handler runs.
 	 */
 	etag?: () => Uint8Array | null;
+	/**
+	 * The handlers evaluate If-Match and If-None-Match themselves (RFC 7252 §5.10.8), e.g. a
+	 * subtree whose paths have representations of their own. Without it and without `etag`,
+	 * the stack judges them before the handler runs, knowing only that the resource exists.
+	 */
+	conditional?: boolean;
 }
 
 export class Resource {
@@ -66,8 +81,10 @@ export class Resource {
 	readonly obs: boolean;
 	readonly title: string | undefined;
 	readonly hidden: boolean;
+	readonly subtree: boolean;
 	readonly fresh: boolean;
 	readonly etag: (() => Uint8Array | null) | undefined;
+	readonly conditional: boolean;
 	readonly #router: Router | null;
 
 	constructor(path: string, o: ResourceOptions, router: Router | null = null) {
@@ -92,16 +109,20 @@ export class Resource {
 		this.obs = o.obs === true;
 		this.title = o.title;
 		this.hidden = o.hidden === true;
+		this.subtree = o.subtree === true;
 		this.fresh = o.fresh === true;
 		this.etag = o.etag;
+		this.conditional = o.conditional === true;
 	}
 
 	/**
 	 * RFC 7641 §4.2: the resource's state changed: every endpoint serving this router sends
 	 * its observers of this resource a notification (the GET/FETCH handler runs again for each).
+	 * `match`, when given, picks the observers whose registering request it accepts (for a
+	 * subtree: the paths that changed); it is called once per observer of the resource.
 	 */
-	changed(): void {
-		this.#router?.changed(this);
+	changed(match?: (request: CoapRequest) => boolean): void {
+		this.#router?.changed(this, match);
 	}
 
 	/** Handler for a method code, or undefined (→ 4.05). */
@@ -116,7 +137,7 @@ function list(v: string | readonly string[] | undefined): string[] {
 
 /** Told when an observable resource changed (an endpoint serving the router). */
 export interface ChangeListener {
-	resourceChanged(resource: Resource): void;
+	resourceChanged(resource: Resource, match?: (request: CoapRequest) => boolean): void;
 }
 
 export class Router {
@@ -132,14 +153,14 @@ export class Router {
 	}
 
 	/** Notifies the observers of `resource` (or of the resource at a path). See Resource.changed(). */
-	changed(resource: Resource | string): void {
+	changed(resource: Resource | string, match?: (request: CoapRequest) => boolean): void {
 		let r: Resource | undefined;
 		if (typeof resource === "string") {
 			const path = "/" + resource.split("/").filter((s) => s.length > 0).join("/");
 			r = this.resources.find((x) => x.path === path);
 			if (r === undefined) throw new TypeError("no resource " + path);
 		} else r = resource;
-		for (let i = 0; i < this.#listeners.length; i++) this.#listeners[i]!.resourceChanged(r);
+		for (let i = 0; i < this.#listeners.length; i++) this.#listeners[i]!.resourceChanged(r, match);
 	}
 
 	/** An endpoint serving this router subscribes to changes (once, at its construction). */
@@ -153,15 +174,34 @@ export class Router {
 		if (i >= 0) this.#listeners.splice(i, 1);
 	}
 
-	/** The resource whose path equals the request's Uri-Path options, or undefined. */
+	/**
+	 * The resource whose path equals the request's Uri-Path options, else the subtree resource
+	 * with the longest path that begins the request's, or undefined.
+	 */
 	match(view: MessageView): Resource | undefined {
 		const list = this.resources;
+		let tree: Resource | undefined;
 		for (let k = 0; k < list.length; k++) {
 			const r = list[k]!;
 			if (pathEquals(view, r.segments)) return r;
+			if (r.subtree && (tree === undefined || r.segments.length > tree.segments.length) && pathStartsWith(view, r.segments)) tree = r;
 		}
-		return undefined;
+		return tree;
 	}
+}
+
+/** True when the request's Uri-Path options begin with the pre-encoded segments (a subtree's path). */
+export function pathStartsWith(view: MessageView, segments: readonly Uint8Array[]): boolean {
+	let s = 0;
+	const bytes = view.bytes;
+	for (let i = view.find(OPT_URI_PATH); i >= 0 && s < segments.length; i = view.find(OPT_URI_PATH, i + 1)) {
+		const seg = segments[s++]!;
+		const len = view.optLength[i]!;
+		if (seg.length !== len) return false;
+		const off = view.optOffset[i]!;
+		for (let j = 0; j < len; j++) if (bytes[off + j] !== seg[j]) return false;
+	}
+	return s === segments.length;
 }
 
 /** Compares the Uri-Path options of `view` with pre-encoded segments, byte by byte. */

@@ -8,9 +8,9 @@
  * Leaves out: where the bytes go and how they are kept (responder.ts, exchanges.ts,
  * observe/notifier.ts) and receiving Block1 (blockwise.ts).
  */
-import { CODE_BAD_OPTION, CODE_CHANGED, CODE_CONTENT, CODE_CONTINUE, CODE_DELETE, CODE_DELETED, CODE_FETCH, CODE_GET, CODE_INTERNAL_SERVER_ERROR, CODE_VALID, isIdempotent } from "../constants.js";
+import { CODE_BAD_OPTION, CODE_CHANGED, CODE_CONTENT, CODE_CONTINUE, CODE_DELETE, CODE_DELETED, CODE_FETCH, CODE_GET, CODE_INTERNAL_SERVER_ERROR, CODE_VALID } from "../constants.js";
 import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from "../block/option.js";
-import { FNV_OFFSET, XFER_SERVING, fnv1a, requestKey, type Transfer } from "../block/transfers.js";
+import { FNV_OFFSET, XFER_DONE, XFER_SERVING, fnv1a, requestKey, rerunsForBlock2, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { OPT_BLOCK2, OPT_ETAG, OPT_SIZE2 } from "../options.js";
 import type { ResponseBuilder } from "./response.js";
@@ -40,13 +40,13 @@ export class ResponseWriter {
 			else kept.expiresAt = core.ports.clock.now() + core.exchangeLifetime;
 			return;
 		}
-		if (!more || (isIdempotent(v.code) && transfer === null && v.payloadLength === 0)) {
-			// Idempotent requests without a body are answered block by block by running the
-			// handler again.
-			if (transfer !== null) transfers.release(transfer);
+		if (!more || (transfer === null && rerunsForBlock2(v))) {
+			// A GET (or a FETCH that repeats its body) is answered block by block by running
+			// the handler again.
+			if (transfer !== null && transfer.state !== XFER_DONE) transfers.release(transfer);
 			return;
 		}
-		// §2.6: keep the body of a non-idempotent request's response for its later blocks.
+		// §2.6: keep the response body of any other request for its later blocks.
 		const now = core.ports.clock.now();
 		const key = requestKey(v, true); // RFC 9175 §3.4: Request-Tag keeps kept bodies apart too
 		let t = transfer;
@@ -129,13 +129,25 @@ export class ResponseWriter {
 			}
 		}
 		this.lastCode = code;
-		w.header(type, code, mid, v.bytes, v.tokenOffset, v.tokenLength);
-		res.writeBody(w, skipPayload, plan);
-		let length = w.finish();
+		let length: number;
+		let problem = "response too large";
+		try {
+			w.header(type, code, mid, v.bytes, v.tokenOffset, v.tokenLength);
+			res.writeBody(w, skipPayload, plan);
+			length = w.finish();
+		} catch (e) {
+			// The builder checks what a handler sets where it is set; should a value still not
+			// serialize, the endpoint must not throw (the handler's mistake is reported instead).
+			length = -1;
+			problem = "internal server error";
+			this.#core.onHandlerError?.(e);
+		}
 		if (length < 0) {
-			// Options too large for one message even with the body sliced: a clear error.
+			// Options too large for one message even with the body sliced: a clear error (§5.9.3.1).
+			this.lastCode = CODE_INTERNAL_SERVER_ERROR;
+			plan.observe = plan.block2 = plan.size2 = -1;
 			w.header(type, CODE_INTERNAL_SERVER_ERROR, mid, v.bytes, v.tokenOffset, v.tokenLength);
-			w.payloadText("response too large");
+			w.payloadText(problem);
 			length = w.finish();
 		}
 		return length;

@@ -8,6 +8,7 @@
  */
 import { COAP_PORT } from "../constants.js";
 import { utf8Bytes, utf8Decode } from "../wire/utf8.js";
+import { AddressNormalizer } from "./address.js";
 
 export interface CoapUri {
 	/** Host as written, without brackets: "192.0.2.1", "::1", "example.org". */
@@ -34,12 +35,26 @@ export function parseCoapUri(text: string): CoapUri | string {
 	let literal = false;
 	if (host.startsWith("[")) {
 		host = host.slice(1, -1);
-		if (!/^[0-9A-Fa-f:.]+(%25.+)?$/.test(host) || host.indexOf(":") < 0) return "bad IPv6 literal in " + text;
+		// RFC 6874 §2: a zone is written "%25" + the percent-encoded zone ID.
+		const zone = host.indexOf("%25");
+		let zoneId = "";
+		if (zone >= 0) {
+			const z = percentDecode(host.slice(zone + 3));
+			if (z === null || z === "") return "bad zone in IPv6 literal of " + text;
+			zoneId = "%" + z;
+			host = host.slice(0, zone);
+		}
+		// One canonical form (RFC 5952), as the socket reports sources: responses then match.
+		const canonical = host.indexOf("%") < 0 ? new AddressNormalizer().ipv6(host + zoneId) : null;
+		if (canonical === null) return "bad IPv6 literal in " + text;
+		host = canonical;
 		literal = true;
 	} else {
 		if (host.length === 0) return "missing host in " + text;
 		// RFC 3986 §3.2.2 IPv4address: four dec-octets 0..255.
 		literal = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split(".").every((o) => Number(o) <= 255);
+		// RFC 3986 §7.4: leading zeros are read as octal by some parsers: refuse the ambiguity.
+		if (literal && host.split(".").some((o) => o.length > 1 && o.charCodeAt(0) === 0x30)) return "IPv4 address with leading zeros (ambiguous, RFC 3986 §7.4) in " + text;
 		if (!literal) {
 			const h = percentDecode(host);
 			if (h === null) return "bad percent-encoding in host of " + text;

@@ -43,6 +43,20 @@ export class MessageWriter {
 		return this;
 	}
 
+	/**
+	 * Starts an option list at `offset` with no CoAP header in front: what precedes it is the
+	 * caller's (OSCORE writes its plaintext, RFC 8613 §5.3, as a code byte followed by options
+	 * and payload encoded as here). Options then delta-encode from 0 again; `finish()` returns
+	 * the end offset. An offset past the buffer is an overflow, like any other.
+	 */
+	startAt(offset: number): this {
+		this.#last = 0;
+		this.#payload = false;
+		this.#overflow = offset > this.buf.length;
+		this.pos = this.#overflow ? 0 : offset;
+		return this;
+	}
+
 	/** Writes an option header for `number` with a value of `length` bytes; returns the value offset or -1. */
 	#optionHead(number: number, length: number): number {
 		if (this.#payload) throw new RangeError("option " + number + " written after the payload");
@@ -79,6 +93,14 @@ export class MessageWriter {
 		const p = this.#optionHead(number, length);
 		if (p >= 0) for (let i = 0; i < length; i++) this.buf[p + i] = src![offset + i]!;
 		return this;
+	}
+
+	/**
+	 * Option `number` whose `length`-byte value the caller writes itself at the returned offset
+	 * (OSCORE writes its option value in place, RFC 8613 §6.1). -1 after an overflow.
+	 */
+	reserveOption(number: number, length: number): number {
+		return this.#optionHead(number, length);
 	}
 
 	/** Option with an empty value (e.g. If-None-Match). */

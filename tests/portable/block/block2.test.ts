@@ -134,12 +134,9 @@ describe("block: Block2 from the server, reassembled by the client (RFC 7959 §2
 		w.close();
 	});
 
-	// BUG (endpoint.ts #writeResponse; ResponseWriter.write in server/writer.ts after the split): Block2 slicing is applied to error responses too: a
-	// GET for block 1 of a resource that does not exist has an empty 4.04 body, block 1 is
-	// "beyond the end", and the 4.04 becomes 4.02 Bad Option. The same happens to any error
-	// with a short diagnostic (5.03 server busy, 4.08 ...) asked with Block2 NUM >= 1. RFC 7959
-	// §2.4: Block2 in a request asks for a block of the representation; a 4.04 has none, and
-	// the client must learn 4.04.
+	// RFC 7959 §2.4: Block2 in a request asks for a block of the representation; a 4.04 has
+	// none, so it is sent as it is (not turned into 4.02 Bad Option for a block "beyond the
+	// end" of its diagnostic), and the client learns 4.04.
 	it("GET /missing asking Block2 block 1 → 4.04 (not 4.02)", async () => {
 		const { w } = demoPair();
 		const raw = new RawClient(w, w.peer(PEER));
@@ -148,10 +145,8 @@ describe("block: Block2 from the server, reassembled by the client (RFC 7959 §2
 		w.close();
 	});
 
-	// BUG (endpoint.ts #writeResponse; ResponseWriter.write in server/writer.ts after the split): a request Block2 option with SZX 7 is treated as absent
-	// (blockValid() false), so the GET is answered 2.05 (sliced at the server's size). RFC 7959
-	// §2.2: "The value 7 for SZX ... is reserved, i.e., MUST NOT be sent and MUST lead to a
-	// 4.00 Bad Request response code upon reception in a request."
+	// RFC 7959 §2.2: "The value 7 for SZX ... is reserved, i.e., MUST NOT be sent and MUST lead
+	// to a 4.00 Bad Request response code upon reception in a request."
 	it("a GET with Block2 SZX 7 → 4.00 Bad Request (RFC 7959 §2.2)", async () => {
 		const { w } = demoPair();
 		const raw = new RawClient(w, w.peer(PEER));

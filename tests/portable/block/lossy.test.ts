@@ -122,15 +122,11 @@ describe("block: transfers under 20% loss, duplication and reordering (fixed see
 		w.close();
 	});
 
-	// BUG (endpoint.ts #onRequest DUP_LOST path and #serveKeptBlock; Dispatcher.onRequest in server/dispatch.ts after the split): with the default
-	// limits (the ESP32 profile: dedupCacheBytes 1024) a 1 KiB block reply never fits the dedup
-	// cache, so when the reply to a POST's Block2 follow-up is lost, the retransmitted CON (same
-	// MID) finds its entry DUP_LOST and, the method being non-idempotent, is answered 5.03
-	// "reply no longer cached" — which the Block2 slicing then turns into 4.02 (the bug in
-	// block2.test.ts). Serving a block of a kept body is itself idempotent (RFC 7959 §2.6: the
-	// kept body is there for exactly these requests); it should be served again. The same
-	// happens when the reply to the final Block1 block (2.04 + Block2 block 0) is lost: 5.03.
-	// Under 20% loss nearly every 16 KiB POST to /echo fails this way with default limits.
+	// With the default limits (the ESP32 profile: dedupCacheBytes 1024) a 1 KiB block reply
+	// never fits the dedup cache, so a retransmitted CON of a POST's Block2 follow-up (same MID)
+	// finds its entry DUP_LOST. Serving a block of a kept body is idempotent (RFC 7959 §2.6: the
+	// kept body is there for exactly these requests), so it is served again rather than answered
+	// 5.03 "reply no longer cached"; likewise a repeat of the final Block1 block.
 	it("default limits: one lost reply to a POST's Block2 follow-up → the retransmission still gets the block", async () => {
 		const w = new World();
 		const sink = sinkRouter();

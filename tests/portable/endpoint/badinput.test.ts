@@ -100,6 +100,27 @@ describe("endpoint: bad input from a raw peer", () => {
 		r.w.close();
 	});
 
+	it("the OSCORE option (9) where nothing unprotects it: a CON request → 4.02, a NON request → RST, a response carrying it is rejected and the timeout says so (issue 8, defect 5)", async () => {
+		const r = rig();
+		const con = decode(hex((await replies(r, toHex(encode({ type: CON, code: 1, mid: 0x0909, token: "09", options: [[9, Uint8Array.of(0x09, 0x01)], [11, "hello"]] }))))[0]!));
+		assert.equal(con.code, c("4.02"));
+		assert.equal(text(con), "unrecognised critical option OSCORE");
+		assert.deepEqual(await replies(r, toHex(encode({ type: NON, code: 1, mid: 0x090a, token: "09", options: [[9, new Uint8Array(0)], [11, "hello"]] }))), ["7000090a"]);
+		r.w.close();
+		const w = new World();
+		const client = w.endpoint(CLIENT, { port: 0 });
+		const peer = w.peer();
+		peer.onReceive = (x, p) => {
+			const m = decode(x.bytes);
+			if (m.type === CON && m.code !== 0) p.send(encode({ type: ACK, code: c("2.05"), mid: m.mid, token: m.token, options: [[9, new Uint8Array(0)]], payload: "protected?" }), x.address, x.port);
+		};
+		const t = track(w.net, client.request({ address: peer.address, port: peer.port, path: "/x", timeoutMs: 20000 }));
+		await w.net.runUntilIdle();
+		assert.equal(t.rejected, true, "never delivered as a payload");
+		assert.match(String(t.error), /unrecognised critical option OSCORE/);
+		w.close();
+	});
+
 	it("unrecognised critical option in a NON request → RST", async () => {
 		const r = rig();
 		const req = encode({ type: NON, code: 1, mid: 0x0303, token: "01", options: [[11, "hello"], [2049, "x"]] });

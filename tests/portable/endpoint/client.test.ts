@@ -54,6 +54,83 @@ function clientOf(w: World, tuning = {}): Endpoint {
 }
 
 describe("endpoint: client message layer (raw peers as servers)", () => {
+	it("Message IDs wrap from 0xFFFF to 0 (RFC 7252 §4.4: 16 bits)", async () => {
+		const w = new World();
+		// A random source that starts the counter at 0xFFFF (the first two bytes it gives).
+		let calls = 0;
+		const random = (out: Uint8Array): void => {
+			for (let i = 0; i < out.length; i++) out[i] = calls === 0 ? 0xff : (i * 37 + calls) & 0xff;
+			calls++;
+		};
+		const client = new Endpoint({ port: 0, ports: { ...w.ports(CLIENT), random } });
+		lossyServer(w, 0);
+		const a = track(w.net, client.request({ address: SERVER, path: "/a" }));
+		const b = track(w.net, client.request({ address: SERVER, path: "/b" }));
+		await w.net.runUntilIdle();
+		assert.equal(valueOf(a).text(), "answer 1");
+		assert.equal(valueOf(b).text(), "answer 2");
+		assert.deepEqual(w.sent(CLIENT).map((e) => decode(e.bytes).mid), [0, 1], "0xFFFF + 1 = 0");
+		client.close();
+		w.close();
+	});
+
+	it("ClientResponse.maxAge is 60 when the response has no Max-Age (RFC 7252 §5.10.5), else its value", async () => {
+		const w = new World();
+		const client = clientOf(w);
+		const peer = w.peer(SERVER, COAP);
+		peer.onReceive = (r, p) => {
+			const m = decode(r.bytes);
+			const path = text(m.options.find((o) => o.number === 11)!.value);
+			p.send(encode({ type: ACK, code: c("2.05"), mid: m.mid, token: m.token, options: path === "with" ? [[14, 7]] : [], payload: "x" }), r.address, r.port);
+		};
+		const a = track(w.net, client.request({ address: SERVER, path: "/without" }));
+		const b = track(w.net, client.request({ address: SERVER, path: "/with" }));
+		await w.net.runUntilIdle();
+		assert.equal(valueOf(a).maxAge, 60);
+		assert.equal(valueOf(b).maxAge, 7);
+		w.close();
+	});
+
+	it("the destination address is matched in one canonical form: uncompressed, upper-case and IPv4-mapped IPv6 forms reach and match the server (issue 8, defect 9)", async () => {
+		const w = new World();
+		w.endpoint("fd00::2", { router: demoRouter({ now: () => 0 }) });
+		w.endpoint(SERVER, { router: demoRouter({ now: () => 0 }) });
+		const client = w.endpoint("fd00::1", { port: 0 });
+		const client4 = w.endpoint(CLIENT, { port: 0 });
+		const uris = ["coap://[fd00:0:0:0:0:0:0:2]/hello", "coap://[FD00::2]/hello", "coap://[fd00:0000::0002]:5683/hello"];
+		for (const uri of uris) {
+			const t = track(w.net, client.request({ uri, timeoutMs: 10000 }));
+			await w.net.runUntilIdle();
+			assert.equal(valueOf(t).text(), "Hello, world!", uri);
+		}
+		const mapped = track(w.net, client4.request({ uri: "coap://[::ffff:" + SERVER + "]/hello", timeoutMs: 10000 }));
+		const given = track(w.net, client4.request({ address: "::FFFF:" + SERVER, path: "/hello", timeoutMs: 10000 }));
+		await w.net.runUntilIdle();
+		assert.equal(valueOf(mapped).text(), "Hello, world!");
+		assert.equal(valueOf(given).text(), "Hello, world!");
+		w.close();
+	});
+
+	it("a port that overrides the URI's port sends the URI's port as Uri-Port, beside Uri-Host (RFC 7252 §6.4 step 6; issue 8, defect 10)", async () => {
+		const w = new World();
+		const client = clientOf(w);
+		const peer = w.peer(SERVER, 23465);
+		peer.onReceive = (r, p) => p.send(piggyback(decode(r.bytes)), r.address, r.port);
+		const t = track(w.net, client.request({ uri: "coap://example.com:5684/x", address: SERVER, port: 23465 }));
+		const u = track(w.net, client.request({ uri: "coap://example.com/x", address: SERVER, port: 23465 }));
+		const same = track(w.net, client.request({ uri: "coap://example.com:23465/x", address: SERVER, port: 23465 }));
+		await w.net.runUntilIdle();
+		valueOf(t);
+		valueOf(u);
+		valueOf(same);
+		const sent = w.sent(CLIENT).map((e) => decode(e.bytes));
+		const opts = (m: Msg): string => m.options.map((o) => o.number + "=" + (o.number === 7 ? String((o.value[0]! << 8) | o.value[1]!) : text(o.value))).join(" ");
+		assert.equal(opts(sent[0]!), "3=example.com 7=5684 11=x");
+		assert.equal(opts(sent[1]!), "3=example.com 7=5683 11=x", "the default port too, since it is not the destination");
+		assert.equal(opts(sent[2]!), "3=example.com 11=x", "no Uri-Port when the destination is the URI's port");
+		w.close();
+	});
+
 	for (const k of [0, 1, 2, 3, 4]) {
 		it(`first ${k} transmission(s) lost: retransmitted at T0, 3·T0, 7·T0, 15·T0 (§4.2), answered after ${k + 1}`, async () => {
 			const w = new World();
@@ -357,23 +434,27 @@ describe("endpoint: client message layer (raw peers as servers)", () => {
 		w.close();
 	});
 
-	it("the timeout of a request queued behind NSTART counts from its transmission, not from request()", async () => {
+	it("a queued request's timeout runs from request(); a lost NON counts toward NSTART only for its size / PROBING_RATE (RFC 7252 §4.7)", async () => {
 		const w = new World();
 		const client = clientOf(w);
-		w.peer(SERVER, COAP); // silent
-		const a = track(w.net, client.request({ address: SERVER, path: "/a", confirmable: false, timeoutMs: 4000 }));
-		const b = track(w.net, client.request({ address: SERVER, path: "/b", confirmable: false, timeoutMs: 4000 }));
-		const con = track(w.net, client.request({ address: SERVER, path: "/c", timeoutMs: 5000 }));
+		w.peer(SERVER, COAP); // silent: the NON is lost
+		const a = track(w.net, client.request({ address: SERVER, path: "/a", confirmable: false }));
+		const quick = track(w.net, client.request({ address: SERVER, path: "/c", timeoutMs: 1000 }));
+		const slow = track(w.net, client.request({ address: SERVER, path: "/d", timeoutMs: 30000 }));
 		await w.net.runUntilIdle();
-		assert.equal(errorCode(a), "COAP_TIMEOUT");
-		assert.equal(errorCode(b), "COAP_TIMEOUT");
-		assert.equal(errorCode(con), "COAP_TIMEOUT");
+		assert.equal(errorCode(quick), "COAP_TIMEOUT");
+		assert.equal(quick.time, 1000, "the queued CON fails after its own 1000 ms, counted from the call");
+		assert.match(String(quick.error), /not sent/);
 		const sends = w.sent(CLIENT);
-		assert.equal(sends[1]!.time, 4000, "b goes out when a gives up");
-		assert.equal(b.time, 8000, "and waits its own 4000 ms");
-		assert.equal(sends[2]!.time, 8000, "the CON goes out when b gives up");
-		assert.equal(con.time, 13000, "and gives up after its 5000 ms (with its retransmissions in between)");
-		assert.ok(sends.length >= 4, "the CON was retransmitted before its timeout");
+		// The NON is 10 bytes (4 header, 4 token, /a): at PROBING_RATE 1 byte/s it stops being
+		// expected after 10 s; the CON queued behind it goes out then (never the expired one).
+		assert.deepEqual(sends.slice(0, 2).map((e) => e.time), [0, 10000]);
+		assert.equal(decode(sends[1]!.bytes).options.map((o) => text(o.value)).join("/"), "d");
+		assert.equal(errorCode(slow), "COAP_TIMEOUT");
+		assert.equal(slow.time, 30000, "the whole request, queueing included, within its timeoutMs");
+		assert.equal(errorCode(a), "COAP_TIMEOUT");
+		assert.equal(a.time, 93000, "the NON itself still waits requestTimeoutMs for a late response");
+		assert.equal(client.clientSlotsInUse, 0);
 		w.close();
 	});
 

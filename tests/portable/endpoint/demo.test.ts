@@ -165,8 +165,8 @@ describe("endpoint: demo resources over the virtual network", () => {
 				'</counter>;rt="xscoap.counter";ct=0;obs;title="GET the value, POST to increment",' +
 				'</large>;rt="xscoap.large";ct=0;sz=5500;title="A large text (RFC 7959 Block2 test)"',
 		);
-		// POST to it: not a registered resource, not a GET.
-		assert.equal((await ask(p, { method: "POST", path: "/.well-known/core" })).codeText, "4.04");
+		// POST to it: the resource exists, the method is not allowed (RFC 7252 §5.9.2.6).
+		assert.equal((await ask(p, { method: "POST", path: "/.well-known/core" })).codeText, "4.05");
 		p.w.close();
 	});
 

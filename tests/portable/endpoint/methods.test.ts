@@ -2,6 +2,7 @@
 // §5.10.8 / RFC 8132 §3.2: 4.12), a handler's 4.09 and 4.22, and Observe with FETCH.
 import * as assert from "../../support/assert.js";
 import type { ClientResponse } from "../../../modules/coap/client/response.js";
+import { demoRouter } from "../../../modules/demo/demo.js";
 import { Router } from "../../../modules/coap/server/router.js";
 import { utf8Bytes } from "../../../modules/coap/wire/utf8.js";
 import { CLIENT, SERVER, World, c, track, valueOf } from "./harness.js";
@@ -87,6 +88,29 @@ describe("endpoint: FETCH, PATCH, iPATCH (RFC 8132) and preconditions", () => {
 		assert.equal((await ask({ method: "iPATCH", payload: "a=4", options: [[1, new Uint8Array(0)]] })).codeText, "2.04", "empty If-Match: exists");
 		assert.equal((await ask({ method: "iPATCH", payload: "a=5", options: [[5, new Uint8Array(0)]] })).codeText, "4.12", "If-None-Match on an existing resource");
 		assert.equal(doc.get("a"), "4");
+		w.close();
+	});
+
+	it("resources that report no ETag: If-Match with a value → 4.12 and nothing is done; If-None-Match on a readable resource → 4.12; an empty If-Match holds (issue 8, defect 6, RFC 7252 §5.10.8)", async () => {
+		const w = new World();
+		w.endpoint(SERVER, { router: demoRouter({ now: () => 0 }) });
+		const client = w.endpoint(CLIENT, { port: 0 });
+		const ask = async (o: Parameters<typeof client.request>[0]): Promise<ClientResponse> => {
+			const t = track(w.net, client.request({ address: SERVER, ...o }));
+			await w.net.runUntilIdle();
+			return valueOf(t);
+		};
+		const tag = Uint8Array.of(0xde, 0xad, 0xbe, 0xef);
+		let r = await ask({ method: "PUT", path: "/echo", payload: "x", options: [[1, tag]] });
+		assert.equal(r.codeText, "4.12", "no current ETag known: If-Match deadbeef cannot hold");
+		assert.equal(r.text(), "", "and /echo did not run (it would echo the payload)");
+		const before = (await ask({ path: "/counter" })).text();
+		r = await ask({ method: "POST", path: "/counter", options: [[5, new Uint8Array(0)]] });
+		assert.equal(r.codeText, "4.12", "If-None-Match: /counter exists");
+		assert.equal((await ask({ path: "/counter" })).text(), before, "not incremented");
+		r = await ask({ method: "POST", path: "/counter", options: [[1, new Uint8Array(0)]] });
+		assert.equal(r.codeText, "2.04", "an empty If-Match: a representation exists");
+		assert.equal(Number((await ask({ path: "/counter" })).text()), Number(before) + 1);
 		w.close();
 	});
 

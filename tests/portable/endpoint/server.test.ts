@@ -114,7 +114,7 @@ describe("endpoint: server handlers and responses", () => {
 				res.code = c("2.01");
 				res.locationPath = ["items", String(next)];
 				res.maxAge = 0;
-				res.option(2048, "elective-ext").option(65000, 7).option(9, Uint8Array.of(1, 2));
+				res.option(2048, "elective-ext").option(65000, 7).option(1, Uint8Array.of(1, 2));
 			},
 		});
 		const { w, client } = setup(router);
@@ -124,11 +124,11 @@ describe("endpoint: server handlers and responses", () => {
 		assert.equal(r.maxAge, 0, "Max-Age 0 is sent (as an empty uint), not left out");
 		assert.equal(r.optionUint(65000), 7);
 		assert.equal(text(r.option(2048)!), "elective-ext");
-		assert.deepEqual(r.option(9), Uint8Array.of(1, 2));
+		assert.deepEqual(r.option(1), Uint8Array.of(1, 2));
 		const m = decode(w.sent(SERVER)[0]!.bytes);
 		assert.deepEqual(
 			m.options.map((o) => o.number),
-			[OPT_LOCATION_PATH, OPT_LOCATION_PATH, 9, OPT_MAX_AGE, 2048, 65000],
+			[1, OPT_LOCATION_PATH, OPT_LOCATION_PATH, OPT_MAX_AGE, 2048, 65000],
 			"options in ascending order (RFC 7252 §3.1)",
 		);
 		assert.equal(opt(m, OPT_MAX_AGE)!.length, 0);
@@ -149,7 +149,7 @@ describe("endpoint: server handlers and responses", () => {
 				res.maxAge = 5;
 				res.payload = "made";
 				// Extras at, between and around the named fields' numbers (given out of order).
-				for (const n of [65000, 14, 12, 8, 4, 3, 1, 9, 10, 2048, 60, 15]) res.option(n, n); // all known or elective: the client accepts them
+				for (const n of [65000, 14, 12, 8, 4, 3, 1, 17, 10, 2048, 60, 15]) res.option(n, n); // all known or elective: the client accepts them
 				assert.throws(() => res.option(100, 1), RangeError);
 			},
 		});
@@ -163,7 +163,7 @@ describe("endpoint: server handlers and responses", () => {
 		const numbers = m.options.map((o) => o.number);
 		const want = [1, 3, 4, 4, 8];
 		for (let i = 0; i < 30; i++) want.push(8);
-		want.push(9, 10, 12, 12, 14, 14, 15, 60, 2048, 65000);
+		want.push(10, 12, 12, 14, 14, 15, 17, 60, 2048, 65000);
 		assert.deepEqual(numbers, want);
 		// The extra of a named field's number comes first, then the named field.
 		assert.deepEqual(m.options[2]!.value, Uint8Array.of(4));

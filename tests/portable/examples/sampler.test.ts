@@ -170,7 +170,7 @@ describe("examples/sensor sampling (sampler.ts)", () => {
 });
 
 /** Cancels an observation (Observe=1, RFC 7641 §3.6) while the network runs. */
-async function cancel(r: ReturnType<typeof sensorRig>, obs: { cancel(): Promise<void>; readonly active: boolean }): Promise<void> {
+async function cancel(r: ReturnType<typeof sensorRig>, obs: { cancel(): Promise<unknown>; readonly active: boolean }): Promise<void> {
 	let done = false;
 	const p = obs.cancel().then(() => void (done = true));
 	await r.net.runUntil(() => done, 10000);

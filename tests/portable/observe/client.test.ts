@@ -124,6 +124,17 @@ describe("observe: client observations (RFC 7641 §3)", () => {
 		w.close();
 	});
 
+	it("§3.3.1 with RFC 7252 §5.10.5: notifications without Max-Age are fresh for 60 s: the renewal comes after about 60 s, not sooner", async () => {
+		const { w, src } = setup(1); // no Max-Age in the answer
+		await w.net.runFor(61000);
+		assert.equal(src.requests.length, 1, "no renewal within 61 s of the response");
+		await w.net.runFor(2000);
+		const regs = src.requests.filter((r) => optUint(r.msg, OPT_OBSERVE) === 0);
+		assert.equal(regs.length, 2);
+		assert.equal(regs[1]!.time - regs[0]!.time, 60000 + 2000 + 2, "60 s (the default Max-Age) + ACK_TIMEOUT after the response");
+		w.close();
+	});
+
 	it("§3.3.1: a notification before Max-Age passes postpones the renewal", async () => {
 		const { w, src } = setup(1, [[OPT_MAX_AGE, 5]]);
 		await w.net.runFor(4000);
@@ -135,15 +146,10 @@ describe("observe: client observations (RFC 7641 §3)", () => {
 		w.close();
 	});
 
-	// BUG (endpoint.ts #onNotification; Client#onNotification in client/client.ts after the split): the answer to a renewal (or a re-registration) is only
-	// accepted if its Observe number is fresher than the last notification's. A server that
-	// numbers notifications per resource answers a renewal with the *current* number when
-	// nothing changed — libcoap does (resource->observe) — so the piggybacked answer is dropped
-	// as "not fresh" before the slot leaves SLOT_WAIT_ACK: the client keeps retransmitting an
-	// already answered request and ends the observation with COAP_TIMEOUT after
-	// MAX_RETRANSMIT. RFC 7641 §3.4 only says the stale notification is not *used*; the
-	// exchange is complete (RFC 7252 §4.2: the ACK ends the retransmission) and the
-	// registration is alive (§3.3.1).
+	// A server that numbers notifications per resource answers a renewal with the *current*
+	// number when nothing changed (libcoap does: resource->observe). RFC 7641 §3.4 only says a
+	// stale notification is not *used*; the exchange is complete (RFC 7252 §4.2: the ACK ends
+	// the retransmission) and the registration is alive (§3.3.1).
 	it("a renewal answered with the same Observe number (nothing changed) keeps the observation alive", async () => {
 		const { w, src, seen, obs } = setup(42, [[OPT_MAX_AGE, 5]]);
 		src.answer = (q) => (optUint(q, OPT_OBSERVE) === 0 ? ackWith(q, 42, "same", [[OPT_MAX_AGE, 5]]) : ackWith(q, -1, "bye"));

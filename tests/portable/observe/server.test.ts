@@ -398,13 +398,10 @@ describe("observe: server registrations and notifications (RFC 7641 §4)", () =>
 		w.close();
 	});
 
-	// BUG (endpoint.ts #onNotification; Client#onNotification in client/client.ts after the split): when completing a Block2 notification fails (here the
-	// body is larger than the client's maxBodySize: COAP_OVERFLOW; likewise COAP_CAPACITY when
-	// no client slot or transfer slot is free, or a timeout), the rejection is swallowed
-	// (`() => {}`): the notification is silently lost and, for the registration's response,
-	// `first` never settles and onEnd is never called — the application waits forever. The
-	// local outcome should be reported (end the observation with the CoapError, as a failed
-	// request() would reject).
+	// When completing a Block2 notification fails (here the body is larger than the client's
+	// maxBodySize: COAP_OVERFLOW; likewise COAP_CAPACITY or a timeout), the local outcome is
+	// reported: the observation ends with the CoapError, as a failed request() rejects, instead
+	// of the notification being lost silently and `first` never settling.
 	it("a Block2 notification the client cannot complete (COAP_OVERFLOW) is reported, not silently dropped", async () => {
 		const router = new Router();
 		router.add("/big", { obs: true, get: (_q, r) => r.send(c("2.05"), pattern(2500, 60)) });

@@ -48,10 +48,25 @@ describe("uri: parseCoapUri (RFC 7252 §6.4)", () => {
 		});
 	});
 
-	it("IPv6 literals: brackets removed, port after the bracket, zone ID kept as written", () => {
+	it("IPv6 literals: brackets removed, port after the bracket, the address in its RFC 5952 form, the zone percent-decoded (RFC 6874)", () => {
 		assert.deepEqual(ok("coap://[::1]:61616/a?b"), { host: "::1", hostIsLiteral: true, port: 61616, path: ["a"], query: ["b"] });
-		assert.equal(ok("coap://[FE80::1%25eth0]/").host, "FE80::1%25eth0");
-		assert.equal(ok("coap://[::ffff:192.0.2.1]").host, "::ffff:192.0.2.1");
+		assert.equal(ok("coap://[FE80::1%25eth0]/").host, "fe80::1%eth0");
+		assert.equal(ok("coap://[::1%25lo]/").host, "::1", "a zone only for link-local scopes, as sockets report sources");
+		assert.equal(ok("coap://[ff02::fd%25eth0]/").host, "ff02::fd%eth0");
+		assert.equal(ok("coap://[0:0:0:0:0:0:0:1]/").host, "::1");
+		assert.equal(ok("coap://[2001:DB8:0:0:1:0:0:1]/").host, "2001:db8::1:0:0:1");
+		assert.equal(ok("coap://[::ffff:192.0.2.1]").host, "192.0.2.1", "IPv4-mapped: the IPv4 address its datagrams come from");
+		assert.equal(ok("coap://[::FFFF:c000:201]").host, "192.0.2.1");
+		for (const bad of ["coap://[1::2::3]/", "coap://[12345::1]/", "coap://[::1%25]/", "coap://[1:2:3:4:5:6:7:8:9]/", "coap://[:1]/", "coap://[1:]/", "coap://[::1%eth0]/"]) {
+			assert.equal(typeof parseCoapUri(bad), "string", bad + " is refused");
+		}
+	});
+
+	it("IPv4 literals with leading zeros are refused (ambiguous: octal in some parsers, RFC 3986 §7.4)", () => {
+		assert.match(parseCoapUri("coap://127.000.000.001/") as string, /leading zeros/);
+		assert.match(parseCoapUri("coap://010.0.0.1/") as string, /leading zeros/);
+		assert.equal(ok("coap://10.0.0.1/").host, "10.0.0.1");
+		assert.equal(ok("coap://0.0.0.0/").host, "0.0.0.0");
 	});
 
 	it("scheme and host are case-insensitive; the host is lower-cased and percent-decoded (§6.4 step 5)", () => {

@@ -1,0 +1,8 @@
+/**
+ * The package root, `import { Router, openEndpoint, CoapError } from "xscoap"`: the portable
+ * stack's API (modules/coap/index.ts, also `xscoap/core`) and the Node host's `openEndpoint`
+ * (hosts/node/index.ts, also `xscoap/node`). The virtual network is `xscoap/sim`, the demo
+ * resources `xscoap/demo`.
+ */
+export * from "./modules/coap/index.js";
+export { nodePorts, openEndpoint, type NodeEndpointOptions } from "./hosts/node/ports.js";
