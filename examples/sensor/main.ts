@@ -4,23 +4,36 @@
  * `config.coap`. Not preloaded: this body runs when the device starts (after Wi-Fi is up when
  * the build was given `ssid=`; manifest_net.json's setup/network in the Moddable SDK).
  *
+ * `mcconfig ... startDelayMs=3000` (a debugging aid) starts the device that much later, so
+ * that a debugger attached at boot (xsbug, xsbug-log) can set breakpoints in the start-up
+ * below first; npm run firmware's heap census uses it.
+ *
  * Features that need the open endpoint start below it, each from its own module and its own
  * part of `config.sensor` (resource-directory registration: `rd`; OSCORE: `oscore`).
  */
 import config from "mc/config";
+import Timer from "timer";
 import { buildSettings, deviceEndpoint, devicePorts } from "../../hosts/moddable/device.js";
 import { SensorApp, type SensorDeviceConfig } from "./app.js";
 import { createBoard } from "./board.js";
 
-const settings = (config.sensor ?? {}) as SensorDeviceConfig;
-const device = buildSettings();
-const ports = devicePorts();
-const { board, description } = createBoard(ports.clock);
-const app = new SensorApp(board, ports.clock, settings, { host: "Moddable XS", boardDescription: description, device });
-const endpoint = deviceEndpoint({
-	ports,
-	router: app.router,
-	onError: (e: unknown) => trace("xscoap sensor: socket error " + String(e) + "\n"),
-});
-app.start();
-trace("xscoap sensor " + app.settings.name + ": coap on UDP port " + device.port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages, sampling every " + app.settings.sampleMs + " ms\n");
+function start(): void {
+	const settings = (config.sensor ?? {}) as SensorDeviceConfig;
+	const device = buildSettings();
+	const ports = devicePorts();
+	const { board, description } = createBoard(ports.clock);
+	const app = new SensorApp(board, ports.clock, settings, { host: "Moddable XS", boardDescription: description, device });
+	const endpoint = deviceEndpoint({
+		ports,
+		router: app.router,
+		onError: (e: unknown) => trace("xscoap sensor: socket error " + String(e) + "\n"),
+	});
+	app.start();
+	trace("xscoap sensor " + app.settings.name + ": coap on UDP port " + device.port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages, sampling every " + app.settings.sampleMs + " ms\n");
+}
+
+const delay = Number(config.startDelayMs ?? 0);
+if (delay > 0) {
+	trace("xscoap sensor: starting in " + delay + " ms\n");
+	Timer.set(start, delay);
+} else start();

@@ -160,6 +160,7 @@ export async function runDebug({ moddable, mcsim, so, display, startLine, startM
 		XSBUG_LOG_PORT: String(port),
 		XSBUG_PROJECT: project,
 		XSBUG_LOGMACHINE: new URL("./instruments-machine.cjs", import.meta.url).pathname,
+		XSCOAP_BREAK_ON_START: breakOnStart ? "1" : "0",
 	};
 	const out = new Output();
 	const samples = [];

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { mcconfig, simulatorBinary } from "./build.mjs";
 import { Checks, findAiocoap, haveCoapClient } from "./checks.mjs";
 import { runDebug, runRelease, startXvfb, waitFor } from "./device.mjs";
+import { census } from "./census.mjs";
 import { esp32Stage } from "./esp32.mjs";
 import { compareRuns, runCases } from "./malformed.mjs";
 
@@ -154,56 +155,6 @@ async function nodeDevice() {
 	return { port, out: () => out, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))) };
 }
 
-/**
- * Heap census of the debug build: stops at main's first line, then at breakpoints placed on
- * the lines of main.ts and on the constructors the Endpoint builds, in the order they run.
- * Each row is what was allocated (live) between two stops. Informative: a stop that is not
- * reached (a class renamed) only merges two rows.
- */
-async function census(so) {
-	const main = readFileSync(join(APP, "main.ts"), "utf8").split("\n");
-	const line = (re) => main.findIndex((l) => re.test(l)) + 1;
-	// A full path: xsbug-log looks a bare "main.ts" up among the SDK's examples too.
-	const mainAt = (n) => join(APP, "main.ts") + ":" + n;
-	const stops = [
-		[mainAt(line(/^const \{ board, description \} = createBoard/)), "settings and ports (buildSettings, devicePorts)"],
-		[mainAt(line(/^const app = new SensorApp/)), "the board (simulated sensors, LED)"],
-		[mainAt(line(/^const endpoint = deviceEndpoint/)), "SensorApp: router with 5 resources, sampler, description text"],
-		["Core", "endpoint options, limits, the UDP class and clock"],
-		["DedupCache", "Core: receive view, request, response builder, tx buffer and writers"],
-		["TransferPool", "duplicate detection: table and reply ring"],
-		["ObserverTable", "block-wise transfer slots"],
-		["EchoGuard", "observer table, client and server exchange slots"],
-		[mainAt(line(/^app\.start\(\)/)), "Echo guard, the endpoint's parts (writer, responder, exchanges, dispatcher, notifier), socket"],
-	];
-	const dev = await runDebug({ moddable, mcsim: MCSIM, so, display: xvfb.display, startLine: /at main\.ts:\d+/, breakOnStart: true });
-	const rows = [];
-	try {
-		if (!dev.started) return rows;
-		await waitFor(() => dev.samples.length > 0, 3000);
-		let prev = dev.samples[dev.samples.length - 1];
-		const first = prev;
-		for (const [bp] of stops) dev.command("break " + bp);
-		for (const [bp, what] of stops) {
-			const mark = dev.out.text.length;
-			dev.command("c");
-			const hit = await waitFor(() => /Breakpoint [^\n]*\bat\b[^\n]*\n/.test(dev.out.text.slice(mark)), 5000);
-			await waitFor(() => false, 400);
-			if (!hit) break;
-			const s = dev.samples[dev.samples.length - 1];
-			rows.push({ what, at: bp, slots: (s["Slot used"] - prev["Slot used"]) / 32, chunks: s["Chunk used"] - prev["Chunk used"] });
-			prev = s;
-			dev.command("delete all"); // each constructor is stopped at once only (the first instance)
-			for (const [b2] of stops.slice(stops.findIndex(([b]) => b === bp) + 1)) dev.command("break " + b2);
-		}
-		rows.unshift({ what: "at main's first line (SDK, preloaded modules' RAM)", at: "start", slots: first["Slot used"] / 32, chunks: first["Chunk used"] });
-		rows.push({ what: "total", at: "", slots: prev["Slot used"] / 32, chunks: prev["Chunk used"] });
-	} finally {
-		await dev.stop();
-	}
-	return rows;
-}
-
 function fmtSample(s) {
 	if (!s) return "(no sample)";
 	return "chunk " + s["Chunk used"] + " / " + s["Chunk available"] + " B, slot " + s["Slot used"] + " / " + s["Slot available"] + " B, keys " + s["Keys used"];
@@ -309,9 +260,14 @@ try {
 
 	// Where the heaps go: the debug build stopped at start, then at each step of main.ts and of
 	// the Endpoint's constructor (XS collects garbage and reports at every stop).
-	if (!flag("--no-census") && binaries["manifest.json:debug"]) {
-		const rows = await census(binaries["manifest.json:debug"]);
+	if (!flag("--no-census")) {
+		const out = join(OUT, "lin", "census");
+		mkdirSync(out, { recursive: true });
+		const b = mcconfig({ moddable, repo: REPO, dir: APP, args: ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, "manifest.json", "coapPort=" + coapPort, "startDelayMs=3000"] });
+		const so = simulatorBinary(out, true, NAME);
+		const rows = b.ok && so ? await census({ moddable, mcsim: MCSIM, so, display: xvfb.display, app: APP }) : Object.assign([], { note: "census build failed: " + b.errors.slice(0, 2).join(" | ") });
 		report.census = rows;
+		if (rows.note) say("  census: " + rows.note);
 		if (rows.length) {
 			say("  Where the heaps go (debug build, live after a garbage collection at each stop; slots of 32 bytes here, 16 on an ESP32):");
 			for (const r of rows) say("    " + r.what.padEnd(72) + String(r.slots).padStart(5) + " slots " + String(r.chunks).padStart(7) + " B chunks");
