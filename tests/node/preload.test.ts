@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { DEVICE_BUDGET_BYTES, ESP32_DEVICE_CONFIG, deviceBudget, deviceSettings } from "../../modules/coap/device.js";
@@ -265,6 +265,42 @@ describe("xscoap device examples/sensor (the firmware example on the Node host)"
 		} finally {
 			client.close();
 			child.kill("SIGTERM");
+		}
+		assert.equal(await exited, 0);
+	});
+
+	it("samples on the Node host too: an observer of /sensors/temperature is notified at least once per Max-Age (config.sensor from the manifest)", async () => {
+		// A copy of the example's manifest with a short Max-Age and sampling period (the device
+		// command finds the app by the directory's name and reads config from its manifest).
+		const dir = join(mkdtempSync(join(tmpdir(), "xscoap-device-")), "sensor");
+		mkdirSync(dir);
+		const m = readManifest("examples/sensor/manifest.json") as Manifest & { config: { sensor: Record<string, unknown> } };
+		m.include = [join(ROOT, "manifest.json")];
+		m.config.sensor = { ...m.config.sensor, sampleMs: 100, maxAge: 1, step: 50 };
+		writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
+		const child = spawn(process.execPath, [join(ROOT, "bin/xscoap.js"), "device", dir, "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+		let out = "";
+		child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+		const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+		const client = await openEndpoint({ address: "127.0.0.1" });
+		try {
+			for (let i = 0; i < 100 && !/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+			const port = Number(/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1]);
+			assert.ok(port > 0, "started: " + out);
+			const seqs: number[] = [];
+			const obs = client.observe({ uri: "coap://127.0.0.1:" + port + "/sensors/temperature" }, (n) => seqs.push(n.optionUint(6)));
+			// step 50 °C: no change is notified, so every notification after the first is a Max-Age refresh (every 0.9 s).
+			for (let i = 0; i < 200 && seqs.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+			assert.ok(seqs.length >= 3, "notifications: " + JSON.stringify(seqs));
+			assert.ok(seqs[1]! > seqs[0]! && seqs[2]! > seqs[1]!, "fresher each time: " + JSON.stringify(seqs));
+			await obs.cancel();
+			const d = JSON.parse((await client.request({ uri: "coap://127.0.0.1:" + port + "/device" })).text()) as { software: string; sampling: { periodMs: number; maxAgeSeconds: number } };
+			assert.match(d.software, /Node\.js/);
+			assert.deepEqual([d.sampling.periodMs, d.sampling.maxAgeSeconds], [100, 1]);
+		} finally {
+			client.close();
+			child.kill("SIGTERM");
+			rmSync(dirname(dir), { recursive: true, force: true });
 		}
 		assert.equal(await exited, 0);
 	});
