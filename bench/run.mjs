@@ -3,7 +3,9 @@
 //   1. codec: xscoap MessageView.parse / MessageWriter vs npm coap-packet parse / generate;
 //   2. server req/s on loopback with coapbench (generator and server pinned to different CPUs):
 //      xscoap's Node demo server, a node-coap server, and the bare dgram ceiling rawcoap.mjs;
-//   3. a markdown summary (printed; written into BENCHMARKS.md with --write).
+//   3. the simulated device fleet (bench/fleet.mjs): devices sustained at 1 notification/s
+//      each, RSS per device, time to every device registered, against node-coap servers;
+//   4. a markdown summary (printed; written into BENCHMARKS.md with --write).
 // Run `node bench/run.mjs --help` for the options.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench, findCoapbench, fmtRps, have, runLong, runMatrix, summarizeLong, summarizeMatrix, waitSystemQuiet } from './server.mjs';
 import { categorize, formatSummary, summarizeProfile } from './profile.mjs';
+import { fleetReport } from './fleet.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -22,7 +25,8 @@ const HELP = `usage: npm run bench [-- OPTIONS]     (or: node bench/run.mjs OPTI
                         server's RSS every second; reports slowdown, timeouts and memory
   --profile             add a CPU profile (node --cpu-prof) of the xscoap server under load at
                         each window (--profile-seconds, default 10) and print its hot spots
-  --codec-only | --server-only
+  --codec-only | --server-only | --fleet-only
+  --no-fleet            leave out the device fleet (bench/fleet.mjs)
   --windows 1,16,64     requests in flight (coapbench -c)
   --reps N              fresh server processes per server in the short matrix (default 3)
   --duration S          measured seconds per short run (default 4)
@@ -46,7 +50,7 @@ const HELP = `usage: npm run bench [-- OPTIONS]     (or: node bench/run.mjs OPTI
 
 function parseArgs(argv) {
   const o = {
-    quick: false, long: false, profile: false, codec: true, server: true,
+    quick: false, long: false, profile: false, codec: true, server: true, fleet: true,
     windows: [1, 16, 64], reps: 3, duration: 4, warmup: 1, servers: null,
     coapbench: undefined, coapbenchDir: undefined, genCpu: 0, srvCpu: 1, busy: true,
     longSeconds: 60, segment: 10, profileSeconds: 10, write: null, json: null,
@@ -71,8 +75,10 @@ function parseArgs(argv) {
       case '--quick': o.quick = true; break;
       case '--long': o.long = true; break;
       case '--profile': o.profile = true; break;
-      case '--codec-only': o.server = false; break;
-      case '--server-only': o.codec = false; break;
+      case '--codec-only': o.server = false; o.fleet = false; break;
+      case '--server-only': o.codec = false; o.fleet = false; break;
+      case '--fleet-only': o.codec = false; o.server = false; break;
+      case '--no-fleet': o.fleet = false; break;
       case '--windows': o.windows = val().split(',').map(Number); if (o.windows.some((w) => !(w >= 1 && w <= 65535))) throw new Error('bad --windows'); break;
       case '--reps': o.reps = Math.round(num()); break;
       case '--duration': o.duration = num(); break;
@@ -112,6 +118,9 @@ function snapshot() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xscoap-bench-snap-'));
   fs.cpSync(path.join(REPO, 'build'), path.join(dir, 'build'), { recursive: true });
   fs.cpSync(path.join(REPO, 'bin'), path.join(dir, 'bin'), { recursive: true });
+  // The fleet reads the sensor example's manifests (and the root one they include).
+  fs.cpSync(path.join(REPO, 'examples'), path.join(dir, 'examples'), { recursive: true });
+  fs.copyFileSync(path.join(REPO, 'manifest.json'), path.join(dir, 'manifest.json'));
   fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
   return dir;
@@ -267,7 +276,13 @@ async function main() {
     }
   }
 
-  // ---------------------------------------------------------------- 3. report
+  // ---------------------------------------------------------------- 3. device fleet
+  if (o.fleet) {
+    const { runFleet } = await import('./fleet.mjs');
+    res.fleet = await runFleet({ buildDir: path.join(snap, 'build'), binDir: snap, quick: o.quick, log });
+  }
+
+  // ---------------------------------------------------------------- 4. report
   res.commands = res.bench?.commands ?? [];
   delete res.bench;
   output(res, o, log);
@@ -424,6 +439,8 @@ function report(res, o) {
     for (const t of targets) L.push(`| ${t.what} | ${t.value} | ${t.ok === null ? 'not measurable in this run (other load)' : yes(t.ok)} |`);
     L.push('');
   }
+
+  if (res.fleet) L.push(fleetReport(res.fleet).replace(/^## .*/, '#### Device fleet (`xscoap sim`)'), '');
 
   if (res.commands?.length) {
     L.push('#### Exact commands', '');

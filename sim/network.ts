@@ -35,45 +35,10 @@
 
 import type { Datagram, RandomFill, UdpOptions, UdpSocket } from "../modules/coap/host.js";
 import { VirtualClock } from "./clock.js";
+import { DEFAULT_CONDITIONS, Fate, checkConditions, drawFate, type DropReason, type LinkConditions } from "./impairment.js";
 import { Prng, deriveSeed } from "./prng.js";
 
-/** What a link does to datagrams. Times in ms. */
-export interface LinkConditions {
-	/** Probability (0..1) that a datagram is lost. */
-	loss: number;
-	/** Probability (0..1) that a datagram that is not lost arrives twice. */
-	duplicate: number;
-	/** Base one-way delay, ms (finite, ≥ 0). */
-	delayMs: number;
-	/** Extra delay, a whole number of ms drawn uniformly from 0..jitterMs (integer ≥ 0). */
-	jitterMs: number;
-	/**
-	 * Probability (0..1) that a datagram is held back by 1..reorderDelayMs extra ms, so that
-	 * later datagrams on the same path may overtake it. With `reorder: 0`, datagrams from one
-	 * host to another arrive in the order they were sent (jitter never reorders them).
-	 */
-	reorder: number;
-	/** Largest hold-back of a reordered datagram, ms (integer ≥ 1). */
-	reorderDelayMs: number;
-	/** Largest UDP payload, in bytes, the link carries; bigger datagrams are dropped. */
-	mtu: number;
-}
-
-/**
- * No loss, 1 ms delay, no jitter, no duplication or reordering. mtu 1232: the largest UDP
- * payload that fits the IPv6 minimum MTU of 1280 (RFC 8200 §5) after 40 + 8 header bytes.
- */
-export const DEFAULT_CONDITIONS: Readonly<LinkConditions> = Object.freeze({
-	loss: 0,
-	duplicate: 0,
-	delayMs: 1,
-	jitterMs: 0,
-	reorder: 0,
-	reorderDelayMs: 10,
-	mtu: 1232,
-});
-
-export type DropReason = "loss" | "mtu" | "unbound";
+export { DEFAULT_CONDITIONS, type DropReason, type LinkConditions };
 
 /**
  * One entry of the trace (`onDatagram`). "send" is emitted for every `write()`; then either a
@@ -361,6 +326,8 @@ export class VirtualNetwork {
 
 	readonly #seed: number;
 	readonly #rng: Prng;
+	/** The fate of the datagram being sent (reused). */
+	readonly #fate = new Fate();
 	readonly #settleTicks: number;
 	readonly #defaults: LinkConditions;
 	readonly #links: LinkOverride[] = [];
@@ -672,58 +639,24 @@ export class VirtualNetwork {
 		const c = this.linkConditions(from.address, toAddress);
 		stats.sent++;
 		this.#emit("send", now, id, 0, from.address, fromPort, toAddress, toPort, bytes, undefined);
-		if (bytes.length > c.mtu) {
-			stats.droppedMtu++;
-			this.#emit("drop", now, id, 0, from.address, fromPort, toAddress, toPort, bytes, "mtu");
+		// The link model (impairment.ts): MTU, loss, duplication, delay, jitter, reordering.
+		const fate = this.#fate;
+		drawFate(this.#rng, c, now, bytes.length, from.lastArrival, toAddress, fate);
+		if (fate.dropped !== undefined) {
+			if (fate.dropped === "mtu") stats.droppedMtu++;
+			else stats.droppedLoss++;
+			this.#emit("drop", now, id, 0, from.address, fromPort, toAddress, toPort, bytes, fate.dropped);
 			return;
 		}
-		// Fixed draw pattern (see the file header): loss, duplicate, then three per copy.
-		const rng = this.#rng;
-		const uLoss = rng.nextFloat();
-		const uDuplicate = rng.nextFloat();
-		const uJitter0 = rng.nextFloat();
-		const uReorder0 = rng.nextFloat();
-		const uHold0 = rng.nextFloat();
-		const uJitter1 = rng.nextFloat();
-		const uReorder1 = rng.nextFloat();
-		const uHold1 = rng.nextFloat();
-		if (uLoss < c.loss) {
-			stats.droppedLoss++;
-			this.#emit("drop", now, id, 0, from.address, fromPort, toAddress, toPort, bytes, "loss");
-			return;
-		}
-		this.#schedule(c, now, id, 0, from, fromPort, toAddress, toPort, bytes, uJitter0, uReorder0, uHold0);
-		if (uDuplicate < c.duplicate) {
+		this.#schedule(fate.at0, fate.reordered0, id, 0, from, fromPort, toAddress, toPort, bytes);
+		if (fate.copies === 2) {
 			stats.duplicated++;
-			this.#schedule(c, now, id, 1, from, fromPort, toAddress, toPort, bytes, uJitter1, uReorder1, uHold1);
+			this.#schedule(fate.at1, fate.reordered1, id, 1, from, fromPort, toAddress, toPort, bytes);
 		}
 	}
 
-	#schedule(
-		c: LinkConditions,
-		now: number,
-		id: number,
-		copy: number,
-		from: VirtualHost,
-		fromPort: number,
-		toAddress: string,
-		toPort: number,
-		bytes: Uint8Array,
-		uJitter: number,
-		uReorder: number,
-		uHold: number,
-	): void {
-		let at = now + c.delayMs + Math.floor(uJitter * (c.jitterMs + 1));
-		if (uReorder < c.reorder) {
-			// Held back, and it does not hold back later datagrams: they may overtake it.
-			at += 1 + Math.floor(uHold * c.reorderDelayMs);
-			this.stats.reordered++;
-		} else {
-			// In order on the path: never before the previous in-order datagram to this address.
-			const last = from.lastArrival.get(toAddress);
-			if (last !== undefined && at < last) at = last;
-			from.lastArrival.set(toAddress, at);
-		}
+	#schedule(at: number, reordered: boolean, id: number, copy: number, from: VirtualHost, fromPort: number, toAddress: string, toPort: number, bytes: Uint8Array): void {
+		if (reordered) this.stats.reordered++;
 		const entry = new InFlight(at, this.#nextSeq++, id, copy, from, fromPort, toAddress, toPort, bytes);
 		// Insert after every entry due at or before `at` (seq grows, so ties stay FIFO).
 		const queue = this.#inFlight;
@@ -796,33 +729,6 @@ export class VirtualNetwork {
 		if (hook === undefined) return;
 		hook({ kind, time, id, copy, fromAddress, fromPort, toAddress, toPort, length: bytes.length, bytes: bytes.slice(), reason });
 	}
-}
-
-function checkProbability(name: string, value: number | undefined): void {
-	if (value === undefined) return;
-	if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
-		throw new RangeError(`${name} must be a probability in 0..1, got ${String(value)}`);
-	}
-}
-
-function checkInteger(name: string, value: number | undefined, min: number): void {
-	if (value === undefined) return;
-	if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-		throw new RangeError(`${name} must be an integer ≥ ${min}, got ${String(value)}`);
-	}
-}
-
-function checkConditions(c: Partial<LinkConditions>): void {
-	if (c === null || typeof c !== "object") throw new TypeError("conditions must be an object");
-	checkProbability("loss", c.loss);
-	checkProbability("duplicate", c.duplicate);
-	checkProbability("reorder", c.reorder);
-	if (c.delayMs !== undefined && (typeof c.delayMs !== "number" || !Number.isFinite(c.delayMs) || c.delayMs < 0)) {
-		throw new RangeError(`delayMs must be a finite number ≥ 0, got ${String(c.delayMs)}`);
-	}
-	checkInteger("jitterMs", c.jitterMs, 0);
-	checkInteger("reorderDelayMs", c.reorderDelayMs, 1);
-	checkInteger("mtu", c.mtu, 0);
 }
 
 function checkMaxSteps(maxSteps: number): void {

@@ -3,6 +3,8 @@
  * the app over the board, sampled on the device clock, served by one endpoint sized by
  * `config.coap`. Not preloaded: this body runs when the device starts (after Wi-Fi is up when
  * the build was given `ssid=`; manifest_net.json's setup/network in the Moddable SDK).
+ * With `config.sensor.rd` (or `rd=coap://...` on the mcconfig command line) the device keeps
+ * itself registered with a resource directory (rd.ts, RFC 9176).
  *
  * `mcconfig ... startDelayMs=3000` (a debugging aid) starts the device that much later, so
  * that a debugger attached at boot (xsbug, xsbug-log) can set breakpoints in the start-up
@@ -16,6 +18,7 @@ import Timer from "timer";
 import { buildSettings, deviceEndpoint, devicePorts } from "../../hosts/moddable/device.js";
 import { SensorApp, type SensorDeviceConfig } from "./app.js";
 import { createBoard } from "./board.js";
+import { sensorRdSettings, startSensorRd } from "./rd.js";
 
 function start(): void {
 	const settings = (config.sensor ?? {}) as SensorDeviceConfig;
@@ -30,6 +33,10 @@ function start(): void {
 	});
 	app.start();
 	trace("xscoap sensor " + app.settings.name + ": coap on UDP port " + device.port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages, sampling every " + app.settings.sampleMs + " ms\n");
+	const rd = sensorRdSettings(settings.rd, app.settings.name, (config as { rd?: unknown }).rd);
+	if (rd !== null) {
+		startSensorRd({ endpoint, clock: ports.clock, router: app.router, settings: rd, random: ports.random, onEvent: (e) => trace("xscoap sensor: rd " + e.kind + " " + e.location + " " + e.detail + "\n") });
+	}
 }
 
 const delay = Number(config.startDelayMs ?? 0);

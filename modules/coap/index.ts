@@ -2,7 +2,8 @@
  * The portable stack's public API in one module (package subpath `xscoap/core`; the package
  * root `xscoap` adds the Node host's `openEndpoint`): endpoints, resources, requests and
  * responses, errors, the registries (codes, options, content formats), limits and the
- * device budget, the ports a host provides, and the codec for those who work on raw messages.
+ * device budget, the ports a host provides, the resource-directory client and link-format
+ * (RFC 9176, RFC 6690), and the codec for those who work on raw messages.
  * Nothing here touches Node or Moddable.
  */
 export { Endpoint, type EndpointOptions, type EndpointStats, type TraceFn } from "./endpoint.js";
@@ -24,3 +25,5 @@ export { composeCoapUri, parseCoapUri, percentDecode, percentEncode, type CoapUr
 export { MessageView } from "./wire/view.js";
 export { MessageWriter } from "./wire/writer.js";
 export { describeMessage, describePayload } from "./wire/describe.js";
+export { RdClient, checkName, DEFAULT_LIFETIME_S, MAX_LIFETIME_S, type RdClientOptions, type RdEvent, type RdState } from "./rd/client.js";
+export { isBaseUri, linkParam, paramMatches, parseLinkFormat, resolveReference, serializeLink, serializeLinkFormat, valueMatches, type Link, type LinkParam } from "./rd/links.js";

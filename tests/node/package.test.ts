@@ -9,7 +9,8 @@
  *   with moduleResolution nodenext and bundler, then compiled and run), exits by itself with
  *   status 0 and nothing on stderr, and prints what the ```output block after it shows;
  * - the installed `xscoap` command works from the scratch project: --version, `device
- *   examples/sensor` (found in the package), and CBOR shown as diagnostic notation.
+ *   examples/sensor` (found in the package), `sim` (a fleet of two on two worker threads), and
+ *   CBOR shown as diagnostic notation.
  * Uses the build in build/ (npm test builds first; `npm run bundle` again, in case a bare `tsc`
  * replaced the bundled cbor.js): the tarball is packed with --ignore-scripts.
  */
@@ -149,7 +150,7 @@ describe("the npm package (npm pack, installed into a scratch project)", functio
 		});
 	}
 
-	it("the installed xscoap command: --version, device examples/sensor from the package, CBOR as diagnostic notation", async () => {
+	it("the installed xscoap command: --version, device examples/sensor from the package, sim, CBOR as diagnostic notation", async () => {
 		const bin = join(consumer, "node_modules", ".bin", "xscoap");
 		const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
 		const v = await run(bin, ["--version"], { cwd: consumer });
@@ -162,6 +163,17 @@ describe("the npm package (npm pack, installed into a scratch project)", functio
 			assert.match(t.stdout, /\d/);
 		} finally {
 			await device.stop();
+		}
+		// The fleet simulation from the package: the example's manifests and the worker threads are in it.
+		const base = 20000 + Math.floor(Math.random() * 10000);
+		const sim = new Child(bin, ["sim", "--devices", "2", "--workers", "2", "--base-port", String(base)], { cwd: consumer });
+		try {
+			await sim.waitFor(/registered 2\/2 with /, 20000);
+			sim.proc.kill("SIGINT");
+			assert.equal((await sim.exited).code, 0, sim.stderr);
+			assert.match(sim.stdout, /stopped: 2 devices, 2 deregistered/);
+		} finally {
+			await sim.stop();
 		}
 		const serve = new Child(bin, ["serve", "--bind", "127.0.0.1:0"], { cwd: consumer });
 		try {

@@ -6,13 +6,17 @@ import type { Command } from "./command.js";
 import { deviceCommand } from "./commands/device.js";
 import { fileserverCommand } from "./commands/fileserver.js";
 import { requestCommand } from "./commands/request.js";
+import { rdCommand } from "./commands/rd.js";
 import { serveCommand } from "./commands/serve.js";
+import { simCommand } from "./commands/sim.js";
 
 export const COMMANDS: readonly Command[] = Object.freeze([
 	requestCommand, // get post put delete fetch patch ipatch
 	serveCommand,
 	deviceCommand,
 	fileserverCommand,
+	simCommand,
+	rdCommand,
 ]);
 
 /** The command answering to `name` (lower case), or undefined. */

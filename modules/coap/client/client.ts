@@ -92,8 +92,13 @@ export class Client {
 	 * the value it was just sent (the server does not accept it: answering again won't help).
 	 */
 	async #exchangeEcho(r: EncodedRequest): Promise<ClientResponse> {
+		// The repeats share the request's timeout, counted from its first sending.
+		const clock = this.#core.ports.clock;
+		const deadline = clock.now() + r.timeoutMs;
 		let res = await this.#exchange(r);
 		for (let attempt = 1; attempt < ECHO_ATTEMPTS && res.code === CODE_UNAUTHORIZED; attempt++) {
+			const left = deadline - clock.now();
+			if (left < 1) return res;
 			const echo = res.option(OPT_ECHO);
 			if (echo === undefined) return res;
 			const sent = r.options.find((o) => o[0] === OPT_ECHO);
@@ -101,7 +106,7 @@ export class Client {
 			const options = r.options.filter((o) => o[0] !== OPT_ECHO);
 			options.push([OPT_ECHO, echo]);
 			options.sort((a, b) => a[0] - b[0]);
-			r = { ...r, options };
+			r = { ...r, options, timeoutMs: left };
 			res = await this.#exchange(r);
 		}
 		return res;
