@@ -50,7 +50,7 @@ const entry = `
 import { VirtualNetwork } from "./sim/index.js";
 import { Endpoint } from "./modules/coap/endpoint.js";
 import { ESP32_DEVICE_CONFIG, deviceSettings } from "./modules/coap/device.js";
-import { sensorRouter } from "./examples/sensor/app.js";
+import { SensorApp } from "./examples/sensor/app.js";
 import { SimulatedSensors } from "./examples/sensor/simulated.js";
 
 const DEVICE = "10.0.0.2", CLIENT = "10.0.0.1", RAW = "10.0.0.3";
@@ -84,7 +84,7 @@ function setup() {
 	const board = new SimulatedSensors({ now: () => net.clock.now() });
 	const settings = deviceSettings(ESP32_DEVICE_CONFIG);
 	state.net = net;
-	state.device = new Endpoint({ ports: ports(DEVICE), port: 5683, limits: settings.limits, router: sensorRouter(board) });
+	state.device = new Endpoint({ ports: ports(DEVICE), port: 5683, limits: settings.limits, router: new SensorApp(board, net.clock).router }); // not started: no sampling timer, so the network goes idle
 	state.client = new Endpoint({ ports: ports(CLIENT) });
 	const Raw = net.udpClass(RAW);
 	state.raw = new Raw({ port: 40000, onReadable: onRaw });
