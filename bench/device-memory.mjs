@@ -1,7 +1,7 @@
 // bench/device-memory.mjs: what one simulated device costs on V8, part by part (the "RSS per
 // device" of bench/fleet.mjs, broken down). Builds N of each part in one process and reports
 // the growth of RSS, V8 heap and ArrayBuffer memory per item after a garbage collection:
-//   1. the sensor example's router over a simulated board (examples/sensor);
+//   1. the sensor example's app (router, sampler, description) over a simulated board (examples/sensor);
 //   2. a Node host UDP socket (hosts/node/udp.ts over node:dgram), bound on loopback;
 //   3. an Endpoint with the example's ESP32 limits (config.coap) on such a socket.
 // Usage: node --expose-gc bench/device-memory.mjs [N] (after a build; default N 1000)
@@ -19,7 +19,7 @@ const { Endpoint } = await imp('modules/coap/endpoint.js');
 const { nodePorts } = await imp('hosts/node/ports.js');
 const { NodeUdp } = await imp('hosts/node/udp.js');
 const { deviceSettings, ESP32_DEVICE_CONFIG } = await imp('modules/coap/device.js');
-const { sensorRouter } = await imp('examples/sensor/app.js');
+const { SensorApp } = await imp('examples/sensor/app.js');
 const { SimulatedSensors } = await imp('examples/sensor/simulated.js');
 
 const limits = deviceSettings(ESP32_DEVICE_CONFIG).limits;
@@ -35,9 +35,9 @@ const line = (name, a, b) => console.log(`${name.padEnd(34)} ${kib(b.rss - a.rss
 console.log(`per item, ${N} of each (node ${process.version})`);
 let a = measure();
 const routers = [];
-for (let i = 0; i < N; i++) routers.push(sensorRouter(new SimulatedSensors({ now: () => 0 }), {}));
+for (let i = 0; i < N; i++) routers.push(new SensorApp(new SimulatedSensors({ now: () => 0 }), ports.clock).router); // not started: the sampler's timer is per device in the fleet
 let b = measure();
-line('sensor router + simulated board', a, b);
+line('sensor app + simulated board', a, b);
 
 a = b;
 const sockets = [];

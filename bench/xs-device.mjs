@@ -50,7 +50,7 @@ const entry = `
 import { VirtualNetwork } from "./sim/index.js";
 import { Endpoint } from "./modules/coap/endpoint.js";
 import { ESP32_DEVICE_CONFIG, deviceSettings } from "./modules/coap/device.js";
-import { sensorRouter } from "./examples/sensor/app.js";
+import { SensorApp } from "./examples/sensor/app.js";
 import { SimulatedSensors } from "./examples/sensor/simulated.js";
 
 const DEVICE = "10.0.0.2", CLIENT = "10.0.0.1", RAW = "10.0.0.3";
@@ -84,7 +84,7 @@ function setup() {
 	const board = new SimulatedSensors({ now: () => net.clock.now() });
 	const settings = deviceSettings(ESP32_DEVICE_CONFIG);
 	state.net = net;
-	state.device = new Endpoint({ ports: ports(DEVICE), port: 5683, limits: settings.limits, router: sensorRouter(board) });
+	state.device = new Endpoint({ ports: ports(DEVICE), port: 5683, limits: settings.limits, router: new SensorApp(board, net.clock).router }); // not started: no sampling timer, so the network goes idle
 	state.client = new Endpoint({ ports: ports(CLIENT) });
 	const Raw = net.udpClass(RAW);
 	state.raw = new Raw({ port: 40000, onReadable: onRaw });
@@ -203,8 +203,14 @@ for (const source of ["echo", "raw", "endpoint"]) {
 		console.error("xs-device: requests failed", res1, res2);
 		process.exit(1);
 	}
+	// Slots allocated per request (garbage included): the live count right after 20 requests
+	// without a collection in between, against the count after a gc() just before them.
+	const clean = await command("gc");
+	const few = await command(source + " 20");
+	const slotsAllocatedPerRequest = (few.meter.currentHeapCount - clean.meter.currentHeapCount) / 20;
 	r = await command("gc");
 	figures[source] = {
+		slotsAllocatedPerRequest,
 		computePerRequest: (two.meter.compute - one.meter.compute) / N,
 		computeFor: { [N]: one.meter.compute, [2 * N]: two.meter.compute },
 		slotsAfterRun: r.meter.currentHeapCount,
@@ -213,6 +219,7 @@ for (const source of ["echo", "raw", "endpoint"]) {
 	};
 }
 figures.deviceComputePerRequest = figures.raw.computePerRequest - figures.echo.computePerRequest;
+figures.deviceSlotsPerRequest = figures.raw.slotsAllocatedPerRequest - figures.echo.slotsAllocatedPerRequest;
 r = await command("gc");
 figures.slotsAtEnd = r.meter.currentHeapCount;
 await command("close");
@@ -231,9 +238,9 @@ if (json) {
 	for (const source of ["echo", "raw", "endpoint"]) {
 		const f = figures[source];
 		const d = f.slotsAfterRun - figures.slotsAfterSetup;
-		lines.push(`  ${label[source].padEnd(49)} ${f.computePerRequest.toFixed(0).padStart(6)} XS operations per request; live slots after gc: ${f.slotsAfterRun} (${d >= 0 ? "+" : ""}${d})`);
+		lines.push(`  ${label[source].padEnd(49)} ${f.computePerRequest.toFixed(0).padStart(6)} XS operations, ${f.slotsAllocatedPerRequest.toFixed(0).padStart(4)} slots allocated per request; live slots after gc: ${f.slotsAfterRun} (${d >= 0 ? "+" : ""}${d})`);
 	}
-	lines.push(`  device endpoint's own work per GET /sensors/temperature (raw - echo): ${figures.deviceComputePerRequest.toFixed(0)} XS operations`);
+	lines.push(`  device endpoint's own work per GET /sensors/temperature (raw - echo): ${figures.deviceComputePerRequest.toFixed(0)} XS operations, ${figures.deviceSlotsPerRequest.toFixed(0)} slots allocated`);
 	lines.push(`  heap allocated by the machine after all runs: ${figures.endpoint.allocateAfterRun} bytes (${figures.endpoint.allocateAfterRun === figures.allocateAfterSetup ? "unchanged" : "grew"})`);
 	lines.push("  (slot counts: XS slots, 16 bytes each on a 32-bit MCU; the preallocated buffers are chunks, see `node examples/budget.mjs`)");
 	process.stdout.write(lines.join("\n") + "\n");

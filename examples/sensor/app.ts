@@ -1,27 +1,40 @@
 /**
- * The sensor device's application: its CoAP resources, host-neutral. The same module runs in
- * the ESP32 firmware and the Moddable simulator (main.ts wires it to the board), on the Node
- * host (`xscoap device examples/sensor`) and in the virtual network of the tests.
+ * The sensor device's application: its CoAP resources and its sampling, host-neutral. The same
+ * module runs in the ESP32 firmware and the Moddable simulator (main.ts wires it to the board
+ * and Moddable's clock), on the Node host (`xscoap device examples/sensor`) and on the virtual
+ * network of the tests (virtual clock).
  *
- *   /sensors/temperature  GET: degrees Celsius as text (ct 0), observable (`obs`)
+ *   /sensors/temperature  GET: degrees Celsius as text (ct 0), observable: observers hear each
+ *                         change of at least `step` and at least once per Max-Age (sampler.ts)
  *   /sensors/humidity     GET: % relative humidity as text (ct 0)
  *   /actuators/led        GET: "1" or "0"; PUT "1"/"on" or "0"/"off" (anything else: 4.00)
+ *   /device               GET: the device's self-description, JSON (ct 50), larger than one
+ *                         block: read with Block2 (RFC 7959)
+ *   /device/note          GET/PUT: a free-text note (location, installer's remarks), text/plain,
+ *                         up to `noteBytes` bytes, kept in RAM: a longer one arrives with Block1
  *   /.well-known/core     generated from the above (RFC 6690)
  *
- * Hardware comes in as a `SensorBoard`; this module imports no host API. State (the LED)
- * lives in the router built by `sensorRouter`, never at module level (the module is
- * preloaded into flash on Moddable).
- * Leaves out: Observe notifications (the `obs` attribute is advertised; notifications come
- * with Observe support, issue 3), OSCORE and resource-directory registration (later work:
- * SensorDeviceConfig keeps room for their settings).
+ * Hardware comes in as a `SensorBoard`, time as the host's `Clock` port; this module imports no
+ * host API. State (LED, note, samples) lives in the SensorApp instance, never at module level
+ * (the module is preloaded into flash on Moddable).
+ *
+ * Features that need the endpoint or their own state plug in beside the app, as modules of
+ * their own that main.ts (Moddable) and the Node host start after the endpoint is open, each
+ * with its part of the settings: resource-directory registration (`config.sensor.rd`,
+ * RFC 9176) and OSCORE (`config.sensor.oscore`, RFC 8613). SensorApp exposes what they need
+ * (`router`, `clock`, `config`, `settings`) and knows nothing of them.
  */
-import { CODE_BAD_REQUEST, CODE_CHANGED, CODE_CONTENT, CODE_SERVICE_UNAVAILABLE, FORMAT_TEXT } from "../../modules/coap/constants.js";
-import type { CoapDeviceConfig } from "../../modules/coap/device.js";
+import { CODE_BAD_REQUEST, CODE_CHANGED, CODE_CONTENT, CODE_REQUEST_ENTITY_TOO_LARGE, CODE_SERVICE_UNAVAILABLE, FORMAT_JSON, FORMAT_TEXT } from "../../modules/coap/constants.js";
+import { deviceSettings, type CoapDeviceConfig, type DeviceSettings } from "../../modules/coap/device.js";
+import type { Clock } from "../../modules/coap/host.js";
+import { OPT_SIZE1 } from "../../modules/coap/options.js";
 import type { CoapRequest } from "../../modules/coap/server/request.js";
 import type { ResponseBuilder } from "../../modules/coap/server/response.js";
-import { Router } from "../../modules/coap/server/router.js";
+import { Router, type Resource } from "../../modules/coap/server/router.js";
+import { describeDevice } from "./description.js";
+import { SensorSampler } from "./sampler.js";
 
-/** The hardware the application needs. Reads are synchronous and cheap (cached by the board if slow). */
+/** The hardware the application needs. Reads are synchronous; the sampler calls them once per period. */
 export interface SensorBoard {
 	/** Temperature in °C, or NaN when the sensor cannot be read now. */
 	readTemperature(): number;
@@ -33,8 +46,9 @@ export interface SensorBoard {
 
 /**
  * Settings of the sensor device. The Moddable build takes them from the manifest's
- * `config.sensor`; the Node host from the command line. Unknown keys are kept and ignored,
- * so later features (OSCORE contexts, resource-directory registration) add theirs here.
+ * `config.sensor` (numbers, or text when given on the mcconfig command line); the Node host
+ * from the example's manifest too. Unknown keys are kept and ignored, so features that plug in
+ * beside the app (OSCORE contexts, resource-directory registration) add theirs here.
  */
 export interface SensorDeviceConfig {
 	/** Device name (the endpoint name a resource directory will know it by). */
@@ -43,17 +57,60 @@ export interface SensorDeviceConfig {
 	readonly decimals?: number | string;
 	/** Max-Age of sensor readings in seconds (RFC 7252 §5.10.5), default 5. */
 	readonly maxAge?: number | string;
+	/** Milliseconds between samples (10..3,600,000), default 1000. */
+	readonly sampleMs?: number | string;
+	/** Temperature change (°C) that observers hear of at once (0..100; 0: any change), default 0.1. */
+	readonly step?: number | string;
+	/** Longest note /device/note keeps, in bytes (0..4096), default 256. */
+	readonly noteBytes?: number | string;
 	/** CoAP settings: port and limits, as the root manifest's `config.coap`. */
 	readonly coap?: CoapDeviceConfig;
-	/** Reserved for OSCORE (RFC 8613) settings. */
+	/** OSCORE (RFC 8613) settings, for the module that adds OSCORE. */
 	readonly oscore?: unknown;
-	/** Reserved for resource-directory registration (RFC 9176). */
+	/** Resource-directory registration (RFC 9176) settings, for the module that registers. */
 	readonly rd?: unknown;
 	readonly [extension: string]: unknown;
 }
 
+/** The settings above, checked and converted. */
+export interface SensorSettings {
+	readonly name: string;
+	readonly decimals: number;
+	readonly maxAge: number;
+	readonly sampleMs: number;
+	readonly step: number;
+	readonly noteBytes: number;
+}
+
 /** Default UDP port of the example (RFC 7252 §6.1). */
 export const SENSOR_PORT = 5683;
+
+/** SenML units (RFC 8428 §12.1) of the readings, for the description. */
+const UNITS = Object.freeze({ "/sensors/temperature": "Cel", "/sensors/humidity": "%RH" });
+
+/**
+ * Checks and converts `config` (absent fields take the defaults).
+ * @throws RangeError naming the first bad field (local misuse).
+ */
+export function sensorSettings(config: SensorDeviceConfig = {}): SensorSettings {
+	const decimals = number(config.decimals, 2);
+	if (!(Number.isInteger(decimals) && decimals >= 0 && decimals <= 6)) throw new RangeError("decimals must be 0..6, got " + String(config.decimals));
+	const maxAge = number(config.maxAge, 5);
+	if (!(Number.isInteger(maxAge) && maxAge >= 0)) throw new RangeError("maxAge must be a whole number of seconds, got " + String(config.maxAge));
+	const sampleMs = number(config.sampleMs, 1000);
+	if (!(Number.isInteger(sampleMs) && sampleMs >= 10 && sampleMs <= 3600000)) throw new RangeError("sampleMs must be a whole number of milliseconds in 10..3600000, got " + String(config.sampleMs));
+	const step = number(config.step, 0.1);
+	if (!(step >= 0 && step <= 100)) throw new RangeError("step must be 0..100 (degrees Celsius), got " + String(config.step));
+	const noteBytes = number(config.noteBytes, 256);
+	if (!(Number.isInteger(noteBytes) && noteBytes >= 0 && noteBytes <= 4096)) throw new RangeError("noteBytes must be 0..4096, got " + String(config.noteBytes));
+	const name = config.name === undefined ? "xscoap-sensor" : String(config.name);
+	return { name, decimals, maxAge, sampleMs, step, noteBytes };
+}
+
+function number(value: unknown, fallback: number): number {
+	if (value === undefined || value === "") return fallback;
+	return typeof value === "number" ? value : typeof value === "string" ? Number(value) : NaN;
+}
 
 /** Parses an LED PUT payload: 1 for "1"/"on", 0 for "0"/"off" (ASCII case-insensitive, surrounding whitespace ignored), -1 otherwise. */
 export function parseLed(text: string): number {
@@ -63,69 +120,169 @@ export function parseLed(text: string): number {
 	return -1;
 }
 
-/**
- * Builds the device's Router over `board`. The LED starts off (and is driven off once, so the
- * board and the resource agree from the start).
- * @throws RangeError for decimals outside 0..6 or a negative maxAge (local misuse).
- */
-export function sensorRouter(board: SensorBoard, config: SensorDeviceConfig = {}): Router {
-	const decimals = config.decimals === undefined ? 2 : Number(config.decimals);
-	if (!(Number.isInteger(decimals) && decimals >= 0 && decimals <= 6)) throw new RangeError("decimals must be 0..6, got " + String(config.decimals));
-	const maxAge = config.maxAge === undefined ? 5 : Number(config.maxAge);
-	if (!(Number.isInteger(maxAge) && maxAge >= 0)) throw new RangeError("maxAge must be a whole number of seconds, got " + String(config.maxAge));
-	const router = new Router();
-	let led = false;
-	board.writeLed(false);
+export interface SensorAppOptions {
+	/** Where the app runs, for the description ("Moddable XS", "Node.js", ...). */
+	readonly host?: string;
+	/** What the board is, for the description. */
+	readonly boardDescription?: string;
+	/** The endpoint's port and limits, for the description; by default read from `config.coap`. */
+	readonly device?: DeviceSettings;
+}
 
-	const reading = (value: number, res: ResponseBuilder): void => {
+/** The sensor application: resources over a board, sampled on the host's clock. */
+export class SensorApp {
+	readonly router: Router;
+	readonly sampler: SensorSampler;
+	readonly temperature: Resource;
+	readonly clock: Clock;
+	readonly config: SensorDeviceConfig;
+	readonly settings: SensorSettings;
+	/** The /device text (constant while the app runs). */
+	readonly description: string;
+	readonly #board: SensorBoard;
+	#led = false;
+	readonly #note: Uint8Array;
+	#noteLength = 0;
+
+	/**
+	 * Builds the resources and takes a first sample; `start()` begins periodic sampling. The LED
+	 * starts off (and is driven off once, so the board and the resource agree from the start).
+	 * @throws RangeError for bad settings (see sensorSettings, and deviceSettings for config.coap).
+	 */
+	constructor(board: SensorBoard, clock: Clock, config: SensorDeviceConfig = {}, options: SensorAppOptions = {}) {
+		if (!board || typeof board.readTemperature !== "function") throw new TypeError("SensorApp needs a SensorBoard");
+		const s = sensorSettings(config);
+		const coap = options.device ?? deviceSettings(config.coap);
+		this.#board = board;
+		this.clock = clock;
+		this.config = config;
+		this.settings = s;
+		this.#note = new Uint8Array(s.noteBytes);
+		board.writeLed(false);
+		const router = (this.router = new Router());
+		const app = this;
+		this.temperature = router.add("/sensors/temperature", {
+			rt: "temperature-c",
+			if: "core.s",
+			ct: FORMAT_TEXT,
+			obs: true,
+			title: "Temperature (degrees Celsius)",
+			get(_req, res) {
+				app.#reading(app.sampler.temperature, res);
+			},
+		});
+		router.add("/sensors/humidity", {
+			rt: "humidity-rh",
+			if: "core.s",
+			ct: FORMAT_TEXT,
+			title: "Relative humidity (%)",
+			get(_req, res) {
+				app.#reading(app.sampler.humidity, res);
+			},
+		});
+		router.add("/actuators/led", {
+			rt: "light-switch",
+			if: "core.a",
+			ct: FORMAT_TEXT,
+			title: "LED: 1 (on) or 0 (off)",
+			get(_req, res) {
+				res.send(CODE_CONTENT, app.#led ? "1" : "0", FORMAT_TEXT);
+			},
+			put(req: CoapRequest, res: ResponseBuilder) {
+				app.#putLed(req, res);
+			},
+		});
+		router.add("/device", {
+			rt: "xscoap.device",
+			ct: FORMAT_JSON,
+			title: "Device description (JSON)",
+			get(_req, res) {
+				res.send(CODE_CONTENT, app.description, FORMAT_JSON);
+			},
+		});
+		router.add("/device/note", {
+			rt: "xscoap.note",
+			ct: FORMAT_TEXT,
+			title: "Note: text of up to " + s.noteBytes + " bytes",
+			get(_req, res) {
+				res.send(CODE_CONTENT, app.#note.subarray(0, app.#noteLength), FORMAT_TEXT);
+			},
+			put(req: CoapRequest, res: ResponseBuilder) {
+				app.#putNote(req, res);
+			},
+		});
+		// The resource's own changed() is the callback: observers are told with no extra frame.
+		const temperature = this.temperature;
+		this.sampler = new SensorSampler(board, clock, s, temperature.changed, temperature);
+		this.description = describeDevice(router, {
+			name: s.name,
+			host: options.host ?? "an unnamed host",
+			board: options.boardDescription ?? "unnamed board",
+			sampleMs: s.sampleMs,
+			step: s.step,
+			maxAge: s.maxAge,
+			decimals: s.decimals,
+			noteBytes: s.noteBytes,
+			port: coap.port,
+			limits: coap.limits,
+			units: UNITS,
+		});
+	}
+
+	/** Starts periodic sampling (and so the notifications). */
+	start(): void {
+		this.sampler.start();
+	}
+
+	/** Stops sampling. The resources keep answering with the last sample. */
+	close(): void {
+		this.sampler.close();
+	}
+
+	/** The LED as the resource reports it. */
+	get led(): boolean {
+		return this.#led;
+	}
+
+	#reading(value: number, res: ResponseBuilder): void {
 		if (value !== value) {
 			// NaN: the sensor did not answer. RFC 7252 §5.9.3.4: 5.03 with Max-Age says when to retry.
 			res.send(CODE_SERVICE_UNAVAILABLE, "sensor not ready", FORMAT_TEXT);
 			res.maxAge = 1;
 			return;
 		}
-		res.send(CODE_CONTENT, value.toFixed(decimals), FORMAT_TEXT);
-		res.maxAge = maxAge;
-	};
-	router.add("/sensors/temperature", {
-		rt: "temperature-c",
-		if: "core.s",
-		ct: FORMAT_TEXT,
-		obs: true,
-		title: "Temperature (degrees Celsius)",
-		get(_req, res) {
-			reading(board.readTemperature(), res);
-		},
-	});
-	router.add("/sensors/humidity", {
-		rt: "humidity-rh",
-		if: "core.s",
-		ct: FORMAT_TEXT,
-		title: "Relative humidity (%)",
-		get(_req, res) {
-			reading(board.readHumidity(), res);
-		},
-	});
-	router.add("/actuators/led", {
-		rt: "light-switch",
-		if: "core.a",
-		ct: FORMAT_TEXT,
-		title: "LED: 1 (on) or 0 (off)",
-		get(_req, res) {
-			res.send(CODE_CONTENT, led ? "1" : "0", FORMAT_TEXT);
-		},
-		put(req: CoapRequest, res: ResponseBuilder) {
-			const cf = req.contentFormat;
-			const value = cf === -1 || cf === FORMAT_TEXT ? parseLed(req.text()) : -1;
-			if (value < 0) {
-				// RFC 7252 §5.9.2.1: 4.00 Bad Request, with a diagnostic payload (§5.5.2).
-				res.send(CODE_BAD_REQUEST, "send 0, 1, on or off as text/plain", FORMAT_TEXT);
-				return;
-			}
-			led = value === 1;
-			board.writeLed(led);
-			res.send(CODE_CHANGED); // §5.8.3: 2.04 Changed
-		},
-	});
-	return router;
+		res.send(CODE_CONTENT, value.toFixed(this.settings.decimals), FORMAT_TEXT);
+		res.maxAge = this.settings.maxAge;
+	}
+
+	#putLed(req: CoapRequest, res: ResponseBuilder): void {
+		const cf = req.contentFormat;
+		const value = cf === -1 || cf === FORMAT_TEXT ? parseLed(req.text()) : -1;
+		if (value < 0) {
+			// RFC 7252 §5.9.2.1: 4.00 Bad Request, with a diagnostic payload (§5.5.2).
+			res.send(CODE_BAD_REQUEST, "send 0, 1, on or off as text/plain", FORMAT_TEXT);
+			return;
+		}
+		this.#led = value === 1;
+		this.#board.writeLed(this.#led);
+		res.send(CODE_CHANGED); // §5.8.3: 2.04 Changed
+	}
+
+	#putNote(req: CoapRequest, res: ResponseBuilder): void {
+		const cf = req.contentFormat;
+		if (cf !== -1 && cf !== FORMAT_TEXT) {
+			res.send(CODE_BAD_REQUEST, "send the note as text/plain", FORMAT_TEXT);
+			return;
+		}
+		const body = req.payload;
+		if (body.length > this.#note.length) {
+			// RFC 7252 §5.9.2.9 and RFC 7959 §2.9.3: 4.13 with Size1, the largest size accepted.
+			res.send(CODE_REQUEST_ENTITY_TOO_LARGE, "a note holds up to " + this.#note.length + " bytes", FORMAT_TEXT);
+			res.option(OPT_SIZE1, this.#note.length);
+			return;
+		}
+		this.#note.set(body);
+		this.#noteLength = body.length;
+		res.send(CODE_CHANGED);
+	}
 }

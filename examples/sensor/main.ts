@@ -1,28 +1,46 @@
 /**
  * Firmware entry of the sensor example (manifest.json sets `creation.main` to this module):
- * the app's router over the board, served by one endpoint sized by `config.coap`.
- * Not preloaded: this body runs when the device starts (after Wi-Fi is up when the build
- * was given `ssid=`; see manifest_net.json's setup/network in the Moddable SDK).
+ * the app over the board, sampled on the device clock, served by one endpoint sized by
+ * `config.coap`. Not preloaded: this body runs when the device starts (after Wi-Fi is up when
+ * the build was given `ssid=`; manifest_net.json's setup/network in the Moddable SDK).
  * With `config.sensor.rd` (or `rd=coap://...` on the mcconfig command line) the device keeps
  * itself registered with a resource directory (rd.ts, RFC 9176).
+ *
+ * `mcconfig ... startDelayMs=3000` (a debugging aid) starts the device that much later, so
+ * that a debugger attached at boot (xsbug, xsbug-log) can set breakpoints in the start-up
+ * below first; npm run firmware's heap census uses it.
+ *
+ * Features that need the open endpoint start below it, each from its own module and its own
+ * part of `config.sensor` (resource-directory registration: `rd`; OSCORE: `oscore`).
  */
 import config from "mc/config";
-import { buildSettings, deviceEndpoint } from "../../hosts/moddable/device.js";
-import { sensorRouter, type SensorDeviceConfig } from "./app.js";
+import Timer from "timer";
+import { buildSettings, deviceEndpoint, devicePorts } from "../../hosts/moddable/device.js";
+import { SensorApp, type SensorDeviceConfig } from "./app.js";
 import { createBoard } from "./board.js";
-import { ModdableClock } from "../../hosts/moddable/clock.js";
-import { deviceRandom } from "../../hosts/moddable/random.js";
 import { sensorRdSettings, startSensorRd } from "./rd.js";
 
-const settings = (config.sensor ?? {}) as SensorDeviceConfig;
-const { board, description } = createBoard();
-const router = sensorRouter(board, settings);
-const endpoint = deviceEndpoint({
-	router,
-	onError: (e: unknown) => trace("xscoap sensor: socket error " + String(e) + "\n"),
-});
-trace("xscoap sensor " + (settings.name ?? "") + ": coap on UDP port " + buildSettings().port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages\n");
-const rd = sensorRdSettings(settings.rd, String(settings.name ?? "xscoap-sensor"), (config as { rd?: unknown }).rd);
-if (rd !== null) {
-	startSensorRd({ endpoint, clock: new ModdableClock(), router, settings: rd, random: deviceRandom, onEvent: (e) => trace("xscoap sensor: rd " + e.kind + " " + e.location + " " + e.detail + "\n") });
+function start(): void {
+	const settings = (config.sensor ?? {}) as SensorDeviceConfig;
+	const device = buildSettings();
+	const ports = devicePorts();
+	const { board, description } = createBoard(ports.clock);
+	const app = new SensorApp(board, ports.clock, settings, { host: "Moddable XS", boardDescription: description, device });
+	const endpoint = deviceEndpoint({
+		ports,
+		router: app.router,
+		onError: (e: unknown) => trace("xscoap sensor: socket error " + String(e) + "\n"),
+	});
+	app.start();
+	trace("xscoap sensor " + app.settings.name + ": coap on UDP port " + device.port + ", " + description + ", " + endpoint.limits.maxMessageSize + "-byte messages, sampling every " + app.settings.sampleMs + " ms\n");
+	const rd = sensorRdSettings(settings.rd, app.settings.name, (config as { rd?: unknown }).rd);
+	if (rd !== null) {
+		startSensorRd({ endpoint, clock: ports.clock, router: app.router, settings: rd, random: ports.random, onEvent: (e) => trace("xscoap sensor: rd " + e.kind + " " + e.location + " " + e.detail + "\n") });
+	}
 }
+
+const delay = Number(config.startDelayMs ?? 0);
+if (delay > 0) {
+	trace("xscoap sensor: starting in " + delay + " ms\n");
+	Timer.set(start, delay);
+} else start();

@@ -17,8 +17,12 @@ export interface SimulatedSensorOptions {
 	readonly humidity?: number;
 }
 
-/** Periods of the simulated variation. */
-export const TEMPERATURE_PERIOD_MS = 600000; // 10 min, ±1.5 °C
+/**
+ * Periods of the simulated variation. Two minutes for the temperature: fast enough that an
+ * observer sees it move by the example's 0.1 °C step every second or two around the mean,
+ * and steady near the extremes (where only the Max-Age refreshes come).
+ */
+export const TEMPERATURE_PERIOD_MS = 120000; // 2 min, ±1.5 °C
 export const HUMIDITY_PERIOD_MS = 900000; // 15 min, ±5 %
 
 export class SimulatedSensors implements SensorBoard {

@@ -10,7 +10,8 @@
 import config from "mc/config";
 import type { Endpoint, EndpointOptions } from "../../modules/coap/endpoint.js";
 import { deviceSettings, type CoapDeviceConfig, type DeviceSettings } from "../../modules/coap/device.js";
-import { openEndpoint } from "./driver.js";
+import type { Ports } from "../../modules/coap/host.js";
+import { moddablePorts, openEndpoint } from "./driver.js";
 
 /** `config.coap` of this build, read into limits and reservations (ESP32 profile for absent fields). */
 export function buildSettings(): DeviceSettings {
@@ -22,19 +23,29 @@ export function buildSettings(): DeviceSettings {
 export interface DeviceEndpointOptions extends Omit<EndpointOptions, "ports" | "limits" | "port"> {
 	/** Overrides config.coap.port. */
 	readonly port?: number;
+	/** The ports to use (from `devicePorts()`, shared with the app's own timers); new ones by default. */
+	readonly ports?: Ports;
+}
+
+/**
+ * The device's ports: the SDK's UDP class joining this build's multicast groups, the
+ * wrap-safe clock (the app may create its own timers on it, e.g. a sampler) and the device RNG.
+ */
+export function devicePorts(): Ports {
+	const groups: string[] = [];
+	const m = (config.coap as { multicast?: unknown } | undefined)?.multicast;
+	if (Array.isArray(m)) for (const g of m) groups.push(String(g));
+	if (typeof config.coapMulticast === "string" && config.coapMulticast.length > 0) groups.push(config.coapMulticast);
+	return moddablePorts({ udp: { multicast: groups } });
 }
 
 /** Opens the device's endpoint with this build's limits. */
 export function deviceEndpoint(options: DeviceEndpointOptions = {}): Endpoint {
 	const settings = buildSettings();
-	const groups: string[] = [];
-	const m = (config.coap as { multicast?: unknown } | undefined)?.multicast;
-	if (Array.isArray(m)) for (const g of m) groups.push(String(g));
-	if (typeof config.coapMulticast === "string" && config.coapMulticast.length > 0) groups.push(config.coapMulticast);
 	return openEndpoint({
 		...options,
 		port: options.port ?? settings.port,
 		limits: settings.limits,
-		udp: { multicast: groups },
+		ports: options.ports ?? devicePorts(),
 	});
 }

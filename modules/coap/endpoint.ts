@@ -274,49 +274,47 @@ export class Endpoint implements ChangeListener {
 		address = this.#core.addresses.normalize(address);
 		const notifier = this.#notifier;
 		notifier.receiving = true;
+		// The datagram is handled in this frame, not in a helper method: every frame on this
+		// path is stack that a Moddable device must reserve (creation.stack, issue 7).
 		try {
-			this.#receive(bytes, length, address, port);
+			const core = this.#core;
+			core.stats.received++;
+			if (core.trace) core.trace(false, bytes, length, address, port);
+			const v = core.view;
+			const st = v.parse(bytes, length);
+			if (st < 0 && st !== E_TOO_MANY_OPTIONS) {
+				core.stats.malformed++;
+				// §4.2 / §4.3: a CON with a message format error is rejected with Reset; anything else
+				// (NON, ACK, RST, unknown version, shorter than a header) is silently ignored.
+				if ((st === E_FORMAT || st === E_TRUNCATED) && length >= 4 && v.type === TYPE_CON && !core.multicast) core.sendEmpty(TYPE_RST, v.mid, address, port);
+				return;
+			}
+			const code = v.code;
+			const type = v.type;
+			// §8.1: requests to a group are NON; §8.2: no Reset in reply to anything sent to a group.
+			if (core.multicast && (type !== TYPE_NON || !isRequest(code))) return;
+			if (code === CODE_EMPTY) {
+				if (type === TYPE_CON) core.sendEmpty(TYPE_RST, v.mid, address, port); // §4.3: CoAP ping → Reset
+				else if (type === TYPE_ACK) this.#onAck(v.mid, address, port);
+				else if (type === TYPE_RST) this.#onReset(v.mid, address, port);
+				return; // §4.3: an empty NON is ignored
+			}
+			if (isRequest(code)) {
+				if (type === TYPE_CON || type === TYPE_NON) this.#dispatcher.onRequest(st, address, port);
+				else core.stats.malformed++; // a request in an ACK or RST: not a valid message (§4.2, §4.3)
+				return;
+			}
+			if (isResponse(code)) {
+				this.#client.onResponse(st, address, port);
+				return;
+			}
+			// Classes 1, 3, 6, 7 are reserved (§12.1): treat as a message format error.
+			core.stats.malformed++;
+			if (type === TYPE_CON) core.sendEmpty(TYPE_RST, v.mid, address, port);
 		} finally {
 			notifier.receiving = false;
+			if (notifier.notifyLater) notifier.flush();
 		}
-		if (notifier.notifyLater) notifier.flush();
-	}
-
-	#receive(bytes: Uint8Array, length: number, address: string, port: number): void {
-		const core = this.#core;
-		core.stats.received++;
-		if (core.trace) core.trace(false, bytes, length, address, port);
-		const v = core.view;
-		const st = v.parse(bytes, length);
-		if (st < 0 && st !== E_TOO_MANY_OPTIONS) {
-			core.stats.malformed++;
-			// §4.2 / §4.3: a CON with a message format error is rejected with Reset; anything else
-			// (NON, ACK, RST, unknown version, shorter than a header) is silently ignored.
-			if ((st === E_FORMAT || st === E_TRUNCATED) && length >= 4 && v.type === TYPE_CON && !core.multicast) core.sendEmpty(TYPE_RST, v.mid, address, port);
-			return;
-		}
-		const code = v.code;
-		const type = v.type;
-		// §8.1: requests to a group are NON; §8.2: no Reset in reply to anything sent to a group.
-		if (core.multicast && (type !== TYPE_NON || !isRequest(code))) return;
-		if (code === CODE_EMPTY) {
-			if (type === TYPE_CON) core.sendEmpty(TYPE_RST, v.mid, address, port); // §4.3: CoAP ping → Reset
-			else if (type === TYPE_ACK) this.#onAck(v.mid, address, port);
-			else if (type === TYPE_RST) this.#onReset(v.mid, address, port);
-			return; // §4.3: an empty NON is ignored
-		}
-		if (isRequest(code)) {
-			if (type === TYPE_CON || type === TYPE_NON) this.#dispatcher.onRequest(st, address, port);
-			else core.stats.malformed++; // a request in an ACK or RST: not a valid message (§4.2, §4.3)
-			return;
-		}
-		if (isResponse(code)) {
-			this.#client.onResponse(st, address, port);
-			return;
-		}
-		// Classes 1, 3, 6, 7 are reserved (§12.1): treat as a message format error.
-		core.stats.malformed++;
-		if (type === TYPE_CON) core.sendEmpty(TYPE_RST, v.mid, address, port);
 	}
 
 	/** An empty ACK: for a client request (§5.2.2), else for a server slot's CON message. */

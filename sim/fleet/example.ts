@@ -4,19 +4,19 @@
  * `config.sensor`, from the manifest and its local includes), and the app over simulated
  * sensors. This file is the one place the fleet touches the example's API.
  *
- * Sampling: the example's temperature is observable; a fleet device tells its observers of the
- * temperature every `sampleMs` (default 1000 ms: each device notifies once per second, the
- * load `xscoap sim` and its benchmark are sized for). The example does not sample on a timer
- * of its own yet, so the device's `start()` runs that timer on the host's Clock port; when the
- * example gains its own sampler, `start()`/`close()` start and stop it instead.
+ * Sampling: the example samples its board on a timer of the host's Clock port
+ * (examples/sensor/sampler.ts) and tells the temperature's observers of changes. A fleet device
+ * runs it with `step: 0` (every change is news): the simulated temperature changes at every
+ * sample, so each device notifies once per `sampleMs` (default 1000 ms: once a second, the load
+ * `xscoap sim` and its benchmark are sized for). `start()`/`close()` start and stop the sampler.
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CoapDeviceConfig } from "../../modules/coap/device.js";
-import type { Clock, Timer } from "../../modules/coap/host.js";
+import type { Clock } from "../../modules/coap/host.js";
 import type { Router } from "../../modules/coap/server/router.js";
-import { sensorRouter, type SensorDeviceConfig } from "../../examples/sensor/app.js";
+import { SensorApp, type SensorDeviceConfig } from "../../examples/sensor/app.js";
 import type { SimulatedSensors } from "../../examples/sensor/simulated.js";
 
 /** examples/sensor/manifest.json in the source tree (the build runs from build/sim/fleet/). */
@@ -58,49 +58,8 @@ export interface SensorDeviceApp {
 	close(): void;
 }
 
-/** Builds the example app over `board`; `sampleMs` paces its notifications. */
+/** Builds the example app over `board`; `sampleMs` paces its sampling, and so its notifications. */
 export function buildSensorApp(board: SimulatedSensors, clock: Clock, config: SensorDeviceConfig, sampleMs: number): SensorDeviceApp {
-	const router = sensorRouter(board, config);
-	return new Sampling(router, clock, sampleMs);
-}
-
-/** Tells the temperature's observers every sampleMs (RFC 7641 §4.2), on one Clock timer on a fixed grid. */
-class Sampling implements SensorDeviceApp {
-	readonly router: Router;
-	readonly #clock: Clock;
-	readonly #sampleMs: number;
-	#timer: Timer | undefined;
-	#next = -1;
-
-	constructor(router: Router, clock: Clock, sampleMs: number) {
-		this.router = router;
-		this.#clock = clock;
-		this.#sampleMs = sampleMs;
-	}
-
-	start(): void {
-		if (this.#next >= 0) return;
-		this.#timer ??= this.#clock.createTimer(onSample, this);
-		this.#next = this.#clock.now() + this.#sampleMs;
-		this.#timer.schedule(this.#next);
-	}
-
-	tick(): void {
-		if (this.#next < 0) return;
-		const now = this.#clock.now();
-		this.#next += this.#sampleMs;
-		if (this.#next <= now) this.#next = now + this.#sampleMs; // fell behind: skip, do not catch up
-		this.#timer!.schedule(this.#next);
-		this.router.changed("/sensors/temperature");
-	}
-
-	close(): void {
-		this.#next = -1;
-		this.#timer?.close();
-		this.#timer = undefined;
-	}
-}
-
-function onSample(this: Sampling): void {
-	this.tick();
+	const app = new SensorApp(board, clock, { ...config, sampleMs, step: 0 }, { host: "Node.js (xscoap sim)", boardDescription: "simulated temperature and humidity" });
+	return { router: app.router, start: () => app.start(), close: () => app.close() };
 }

@@ -57,7 +57,7 @@ describe("interop: xscoap devices with libcoap's resource directory (coap-rd-not
 				assert.ok(Array.isArray(links), "link-format from libcoap: " + got.stdout);
 				assert.deepEqual(
 					links.map((l) => l.href),
-					["/sensors/temperature", "/sensors/humidity", "/actuators/led"],
+					["/sensors/temperature", "/sensors/humidity", "/actuators/led", "/device", "/device/note"],
 					name!,
 				);
 				// And reads the device itself at the address the directory learnt.

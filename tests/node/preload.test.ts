@@ -14,7 +14,7 @@ import { createCipheriv, createHash } from "node:crypto";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { DEVICE_BUDGET_BYTES, ESP32_DEVICE_CONFIG, deviceBudget, deviceSettings } from "../../modules/coap/device.js";
@@ -64,7 +64,7 @@ function tsModules(dir: string): string[] {
 
 interface Manifest {
 	include?: string | string[];
-	creation?: { main?: string };
+	creation?: { main?: string; stack?: number };
 	config?: Record<string, unknown>;
 	modules?: Record<string, string | string[]>;
 	preload?: string[];
@@ -186,6 +186,7 @@ describe("firmware manifests", function () {
 		const missing = Object.keys(expected).filter((k) => root.modules?.[k] !== expected[k]);
 		assert.deepEqual(missing, [], "add to manifest.json modules:\n" + missing.map((k) => `"${k}": "${expected[k]}",`).join("\n"));
 		for (const [name, path] of Object.entries(root.modules ?? {})) {
+			if (name === "~") continue; // exclusions: files the wildcards would otherwise turn into modules
 			assert.ok(name.startsWith("xscoap/") && typeof path === "string" && path === "./" + name.slice(7), name + " must mirror its repository path");
 			assert.ok(existsSync(join(ROOT, (path as string).slice(2, -2))), path + " exists");
 		}
@@ -193,7 +194,13 @@ describe("firmware manifests", function () {
 
 	it("every module is preloaded by its exact name (.ts modules do not match preload wildcards), and every preload exists", () => {
 		const modules = [...firmwareModules("modules"), ...tsModules("hosts/moddable")].filter((f) => !(f in NOT_PRELOADED)).map((f) => "xscoap/" + f.slice(0, -3));
-		const preload = root.preload ?? [];
+		// hosts/moddable/store is preloaded on the devices only: on the simulators the SDK's
+		// Preference is JavaScript that reads its file when loaded, so preloading it would freeze
+		// the build machine's preferences into the image (xsl: "Preference.#cache: not frozen").
+		const STORE = "xscoap/hosts/moddable/store";
+		for (const p of ["esp32", "esp", "pico"]) assert.deepEqual((root.platforms?.[p] as Manifest | undefined)?.preload, [STORE], p);
+		for (const p of ["lin", "mac", "win"]) assert.equal((root.platforms?.[p] as Manifest | undefined)?.preload, undefined, p);
+		const preload = [...(root.preload ?? []), STORE];
 		const missing = modules.filter((m) => !preload.includes(m));
 		assert.deepEqual(missing, [], "add to manifest.json preload:\n" + missing.map((m) => `"${m}",`).join("\n"));
 		const stale = preload.filter((p) => !modules.includes(p));
@@ -232,10 +239,16 @@ describe("firmware manifests", function () {
 			const main = m.creation?.main;
 			assert.equal(main, "xscoap/" + dir + "/main");
 			for (const [name, path] of Object.entries(m.modules ?? {})) {
-				assert.ok(name.startsWith("xscoap/" + dir + "/"), name + " sits under xscoap/" + dir);
 				const base = join(ROOT, dir, path as string);
+				if (existsSync(base + ".d.ts")) continue; // types for an SDK module (mcconfig maps its name to them for tsc)
+				assert.ok(name.startsWith("xscoap/" + dir + "/"), name + " sits under xscoap/" + dir);
 				assert.ok(existsSync(base + ".ts"), relative(ROOT, base) + ".ts exists");
 			}
+			const includes = ([] as string[]).concat(m.include ?? []);
+			assert.equal(includes[0], "$(MODDABLE)/examples/manifest_base.json", "an app includes manifest_base.json (it defines $(MODULES) and the platform's device manifest)");
+			assert.ok(includes.includes("$(MODDABLE)/examples/manifest_net.json"), "manifest_net.json: Wi-Fi set-up (ssid=, password=) on the devices");
+			const stack = m.creation?.stack;
+			assert.ok(typeof stack === "number" && stack >= 384, "creation.stack is set (measured by npm run firmware)");
 			assert.ok(m.modules?.[main!] !== undefined, "the main module is in the build");
 			assert.ok(!(m.preload ?? []).includes(main!), "main is not preloaded: its body starts the device");
 			for (const p of m.preload ?? []) assert.ok(m.modules?.[p] !== undefined, p + " is a module of the example");
@@ -279,6 +292,42 @@ describe("xscoap device examples/sensor (the firmware example on the Node host)"
 		} finally {
 			client.close();
 			child.kill("SIGTERM");
+		}
+		assert.equal(await exited, 0);
+	});
+
+	it("samples on the Node host too: an observer of /sensors/temperature is notified at least once per Max-Age (config.sensor from the manifest)", async () => {
+		// A copy of the example's manifest with a short Max-Age and sampling period (the device
+		// command finds the app by the directory's name and reads config from its manifest).
+		const dir = join(mkdtempSync(join(tmpdir(), "xscoap-device-")), "sensor");
+		mkdirSync(dir);
+		const m = readManifest("examples/sensor/manifest.json") as Manifest & { config: { sensor: Record<string, unknown> } };
+		m.include = [join(ROOT, "manifest.json")];
+		m.config.sensor = { ...m.config.sensor, sampleMs: 100, maxAge: 1, step: 50 };
+		writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
+		const child = spawn(process.execPath, [join(ROOT, "bin/xscoap.js"), "device", dir, "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+		let out = "";
+		child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+		const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+		const client = await openEndpoint({ address: "127.0.0.1" });
+		try {
+			for (let i = 0; i < 100 && !/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+			const port = Number(/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1]);
+			assert.ok(port > 0, "started: " + out);
+			const seqs: number[] = [];
+			const obs = client.observe({ uri: "coap://127.0.0.1:" + port + "/sensors/temperature" }, (n) => seqs.push(n.optionUint(6)));
+			// step 50 °C: no change is notified, so every notification after the first is a Max-Age refresh (every 0.9 s).
+			for (let i = 0; i < 200 && seqs.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+			assert.ok(seqs.length >= 3, "notifications: " + JSON.stringify(seqs));
+			assert.ok(seqs[1]! > seqs[0]! && seqs[2]! > seqs[1]!, "fresher each time: " + JSON.stringify(seqs));
+			await obs.cancel();
+			const d = JSON.parse((await client.request({ uri: "coap://127.0.0.1:" + port + "/device" })).text()) as { software: string; sampling: { periodMs: number; maxAgeSeconds: number } };
+			assert.match(d.software, /Node\.js/);
+			assert.deepEqual([d.sampling.periodMs, d.sampling.maxAgeSeconds], [100, 1]);
+		} finally {
+			client.close();
+			child.kill("SIGTERM");
+			rmSync(dirname(dir), { recursive: true, force: true });
 		}
 		assert.equal(await exited, 0);
 	});
@@ -457,7 +506,7 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 					'export * from "./hosts/moddable/driver.ts";',
 					'export * from "./hosts/moddable/device.ts";',
 					'export * from "./hosts/moddable/oscore-crypto.ts";',
-					'export { sensorRouter } from "./examples/sensor/app.ts";',
+					'export { SensorApp } from "./examples/sensor/app.ts";',
 				].join("\n"),
 				resolveDir: ROOT,
 				loader: "ts",
@@ -572,8 +621,9 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 		fake.config = { coap: { port: 5683, maxMessageSize: 512, clientExchanges: 1 }, coapPort: "5690", coapMulticast: "224.0.1.187" };
 		assert.equal(host.buildSettings().port, 5690);
 		const leds: boolean[] = [];
-		const router = host.sensorRouter({ readTemperature: () => 21.25, readHumidity: () => 40, writeLed: (on: boolean) => leds.push(on) });
-		const ep = host.deviceEndpoint({ router });
+		const ports = host.devicePorts();
+		const app = new host.SensorApp({ readTemperature: () => 21.25, readHumidity: () => 40, writeLed: (on: boolean) => leds.push(on) }, ports.clock);
+		const ep = host.deviceEndpoint({ ports, router: app.router });
 		assert.equal(ep.limits.maxMessageSize, 512);
 		assert.equal(ep.limits.clientExchanges, 1);
 		const s = fake.sockets[fake.sockets.length - 1]!;
@@ -590,6 +640,7 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 		assert.deepEqual(r.bytes.slice(0, 5), [0x61, 0x45, 0x12, 0x34, 0x7a], "piggybacked ACK 2.05, same MID and token");
 		assert.equal(Buffer.from(r.bytes.slice(r.bytes.indexOf(0xff) + 1)).toString(), "21.25");
 		ep.close();
+		app.close();
 		assert.equal(s.closed, true);
 		fake.config = {};
 	});

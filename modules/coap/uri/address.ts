@@ -17,14 +17,37 @@
  * Leaves out: IPv4 forms other than dotted quads (inet_aton's "127.1", octal, hex).
  */
 
+/** Addresses whose canonical form is remembered (per normalizer), so a peer's datagrams cost one comparison. */
+const RECENT = 8;
+
 export class AddressNormalizer {
 	readonly #groups = new Uint16Array(8);
 	/** The canonical form as ASCII codes (at most 39 characters, plus a zone copied as is). */
 	readonly #out = new Uint8Array(48);
+	// The last RECENT addresses seen and their canonical forms. On XS every string method
+	// call (charCodeAt, indexOf) boxes its string, a few slots of garbage each: a datagram from a
+	// known peer is answered by comparing strings (===, no allocation) instead.
+	readonly #from: string[] = [];
+	readonly #to: string[] = [];
+	#next = 0;
+
+	constructor() {
+		for (let i = 0; i < RECENT; i++) {
+			this.#from.push("");
+			this.#to.push("");
+		}
+	}
 
 	/** The canonical form of `s` (the same string when it already is), or `s` if it is not numeric. */
 	normalize(s: string): string {
-		return s.indexOf(":") >= 0 ? (this.#ipv6(s) ?? s) : this.#ipv4(s);
+		const from = this.#from;
+		for (let i = 0; i < RECENT; i++) if (from[i] === s) return this.#to[i]!;
+		const c = s.indexOf(":") >= 0 ? (this.#ipv6(s) ?? s) : this.#ipv4(s);
+		const k = this.#next;
+		from[k] = s;
+		this.#to[k] = c;
+		this.#next = (k + 1) % RECENT;
+		return c;
 	}
 
 	/** The canonical form of IPv6 text `s` (zone after "%" allowed), or null when it is not IPv6 text. */

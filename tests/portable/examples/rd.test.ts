@@ -4,7 +4,7 @@
 // Portable: also runs on XS.
 import * as assert from "../../support/assert.js";
 import { deviceSettings, ESP32_DEVICE_CONFIG } from "../../../modules/coap/device.js";
-import { sensorRouter } from "../../../examples/sensor/app.js";
+import { SensorApp } from "../../../examples/sensor/app.js";
 import { SimulatedSensors } from "../../../examples/sensor/simulated.js";
 import { sensorRdSettings, startSensorRd } from "../../../examples/sensor/rd.js";
 import type { RdEvent } from "../../../modules/coap/rd/client.js";
@@ -35,10 +35,10 @@ describe("examples/sensor: registration with a resource directory (config.sensor
 		assert.throws(() => sensorRdSettings(42, "s1"), RangeError);
 	});
 
-	it("the example device registers its three resources, renews, and removes them at stop", async () => {
+	it("the example device registers its five resources, renews, and removes them at stop", async () => {
 		const w = new RdWorld();
 		const board = new SimulatedSensors({ now: () => w.net.clock.now() });
-		const router = sensorRouter(board, {});
+		const router = new SensorApp(board, w.net.clock).router; // not started: no sampling timer
 		const endpoint = w.endpoint("10.0.3.1", { port: 5683, router, limits: deviceSettings(ESP32_DEVICE_CONFIG).limits });
 		const settings = sensorRdSettings({ uri: RD_URI, lt: 120, et: "xscoap-sensor" }, "sensor-a")!;
 		const events: RdEvent[] = [];
@@ -49,7 +49,7 @@ describe("examples/sensor: registration with a resource directory (config.sensor
 		assert.equal(reg.attribute("et"), "xscoap-sensor");
 		assert.deepEqual(
 			reg.links.map((l) => l.href),
-			["/sensors/temperature", "/sensors/humidity", "/actuators/led"],
+			["/sensors/temperature", "/sensors/humidity", "/actuators/led", "/device", "/device/note"],
 		);
 		await w.net.runFor(600000);
 		assert.ok(w.reg("sensor-a") !== undefined, "renewed for 10 minutes at lt 120 s");

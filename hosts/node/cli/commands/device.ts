@@ -6,10 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deviceSettings, type CoapDeviceConfig } from "../../../../modules/coap/device.js";
+import { deviceSettings, type CoapDeviceConfig, type DeviceSettings } from "../../../../modules/coap/device.js";
+import type { Clock } from "../../../../modules/coap/host.js";
 import type { Router } from "../../../../modules/coap/server/router.js";
-import { sensorRouter, type SensorDeviceConfig } from "../../../../examples/sensor/app.js";
+import { SensorApp, type SensorDeviceConfig } from "../../../../examples/sensor/app.js";
 import { SimulatedSensors } from "../../../../examples/sensor/simulated.js";
+import { NodeClock } from "../../clock.js";
 import { type Command, EXIT_NO_RESPONSE, UsageError } from "../command.js";
 import { SERVER_OPTIONS, bindOf, listeningUri, openServer, runUntilSignal } from "../server.js";
 
@@ -17,16 +19,23 @@ import { SERVER_OPTIONS, bindOf, listeningUri, openServer, runUntilSignal } from
 interface DeviceApp {
 	/** Key of the app's settings in the manifest's `config` (mc/config on the device). */
 	readonly configKey: string;
-	build(config: Record<string, unknown>, out: NodeJS.WritableStream, now: () => number): { router: Router; hardware: string };
+	/**
+	 * The app over simulated hardware, its timers on `clock`; `start()` runs once the endpoint
+	 * is open (the sensor app's sampling), `close()` at exit.
+	 * @throws RangeError for bad settings in the manifest's config.
+	 */
+	build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings): { router: Router; hardware: string; start(): void; close(): void };
 }
 
 /** Examples by directory name. */
 const DEVICE_APPS: Readonly<Record<string, DeviceApp>> = Object.freeze({
 	sensor: Object.freeze({
 		configKey: "sensor",
-		build(config: Record<string, unknown>, out: NodeJS.WritableStream, now: () => number) {
-			const board = new SimulatedSensors({ now, onLed: (on: boolean) => out.write("LED " + (on ? "on" : "off") + "\n") });
-			return { router: sensorRouter(board, config as SensorDeviceConfig), hardware: "simulated temperature and humidity, LED on the console" };
+		build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings) {
+			const board = new SimulatedSensors({ now: () => clock.now(), onLed: (on: boolean) => out.write("LED " + (on ? "on" : "off") + "\n") });
+			const hardware = "simulated temperature and humidity, LED on the console";
+			const app = new SensorApp(board, clock, config as SensorDeviceConfig, { host: "Node.js", boardDescription: hardware, device });
+			return { router: app.router, hardware, start: () => app.start(), close: () => app.close() };
 		},
 	}),
 });
@@ -104,13 +113,21 @@ export const deviceCommand: Command = Object.freeze<Command>({
 			throw new UsageError(manifestPath + ": " + (e as Error).message);
 		}
 		const { address, port } = bindOf(args, settings.port);
-		const started = performance.now();
-		const built = app.build((config[app.configKey] ?? {}) as Record<string, unknown>, process.stdout, () => performance.now() - started);
+		let built;
+		try {
+			built = app.build((config[app.configKey] ?? {}) as Record<string, unknown>, process.stdout, new NodeClock(), { ...settings, port });
+		} catch (e) {
+			throw new UsageError(manifestPath + ": " + (e as Error).message);
+		}
 		// The firmware's limits (config.coap), so the desktop device behaves like the ESP32 one.
 		const ep = await openServer(address, port, args, { router: built.router, limits: settings.limits });
 		if (ep === undefined) return EXIT_NO_RESPONSE;
+		built.start(); // the app's own timers (the sensor's sampling) once it can be reached
 		const paths = built.router.resources.map((r) => r.path).join(" ");
 		process.stdout.write("xscoap device " + name + " listening on " + listeningUri(address, ep) + " (" + built.hardware + "; resources: " + paths + " /.well-known/core)\n");
-		return runUntilSignal(() => ep.close());
+		return runUntilSignal(() => {
+			built.close();
+			ep.close();
+		});
 	},
 });
