@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialsError, loadContextDirectory, loadCredentials } from "../../hosts/node/credentials.js";
 import { nobleCrypto } from "../../modules/coap/oscore/noble.js";
-import { Child, XSCOAP, killAll, xscoap } from "./helpers.js";
+import { Child, ROOT, XSCOAP, killAll, xscoap } from "./helpers.js";
 
 let tmp = "";
 
@@ -157,6 +157,50 @@ describe("OSCORE credentials files (aiocoap's format)", function () {
 			assert.match(broken.stderr, /^error: --credentials .*nowhere: no such OSCORE context directory/);
 		} finally {
 			await child.stop();
+		}
+	});
+
+	it("xscoap device examples/sensor with config.sensor.oscore: provisioned into --state as on the device; the LED needs OSCORE, the sensors do not; a restart without the config keeps the context", async () => {
+		// A copy of the example's manifest whose config.sensor.oscore is the server side of SERVER_SETTINGS.
+		const exampleDir = join(tmp, "dev", "sensor");
+		mkdirSync(exampleDir, { recursive: true });
+		const manifest = JSON.parse(readFileSync(join(ROOT, "examples/sensor/manifest.json"), "utf8")) as { include: string[]; config: { sensor: Record<string, unknown> } };
+		manifest.include = [join(ROOT, "manifest.json")];
+		const withKey = { ...manifest, config: { ...manifest.config, sensor: { ...manifest.config.sensor, oscore: SERVER_SETTINGS } } };
+		writeFileSync(join(exampleDir, "manifest.json"), JSON.stringify(withKey));
+		const state = join(tmp, "dev-state");
+		const cli = dir("dev-cli", { "settings.json": CLIENT_SETTINGS });
+		const start = async (): Promise<{ child: Child; base: string; clientFile: string }> => {
+			const child = new Child(process.execPath, [XSCOAP, "device", exampleDir, "--bind", "127.0.0.1:0", "--state", state]);
+			const m = await child.waitFor(/listening on coap:\/\/127\.0\.0\.1:(\d+)\/.*OSCORE: \/actuators\/led requires it/);
+			const base = "coap://127.0.0.1:" + m[1];
+			return { child, base, clientFile: file("dev-client.json", { [base + "/*"]: { oscore: { basedir: cli } } }) };
+		};
+		let run = await start();
+		try {
+			const plainPut = await xscoap(["put", run.base + "/actuators/led", "--payload", "1"]);
+			assert.equal(plainPut.code, 1);
+			assert.match(plainPut.stderr, /4\.01 Unauthorized/);
+			const temp = await xscoap(["get", run.base + "/sensors/temperature"]);
+			assert.match(temp.stdout, /^\d+\.\d\d$/, "the sensors answer without OSCORE: " + temp.stderr);
+			const put = await xscoap(["put", run.base + "/actuators/led", "--payload", "1", "--credentials", run.clientFile]);
+			assert.equal(put.code, 0, put.stderr);
+			assert.equal((await xscoap(["get", run.base + "/actuators/led", "--credentials", run.clientFile])).stdout, "1");
+		} finally {
+			await run.child.stop();
+		}
+		assert.match(readFileSync(join(state, "osc-seq"), "utf8"), /^\d+$/, "the device's sequence mark is in its store");
+		// The firmware rebuilt without the key: the stored context stays; the first request after the restart is answered 4.01 + Echo and repeated.
+		writeFileSync(join(exampleDir, "manifest.json"), JSON.stringify(manifest));
+		run = await start();
+		try {
+			const get = await xscoap(["get", run.base + "/actuators/led", "--credentials", run.clientFile, "-v"]);
+			assert.equal(get.code, 0, get.stderr);
+			assert.equal(get.stdout, "0", "the LED starts off");
+			assert.equal((get.stderr.match(/^-> .* CON POST /gm) ?? []).length, 2, "the request and its repeat with Echo: " + get.stderr);
+			assert.equal((await xscoap(["put", run.base + "/actuators/led", "--payload", "1"])).code, 1, "still 4.01 without OSCORE");
+		} finally {
+			await run.child.stop();
 		}
 	});
 });
