@@ -32,7 +32,7 @@ if (AIOCOAP === undefined) {
 }
 const STUBS = [path.join(REPO, "../shared/tools/aiocoap/pystubs"), "/work/shared/tools/aiocoap/pystubs"].find((d) => existsSync(d));
 const ENV = { ...process.env, PYTHONPATH: [AIOCOAP, STUBS, process.env.PYTHONPATH].filter(Boolean).join(":") };
-const probe = spawnSync(PYTHON, ["-c", "import aiocoap.oscore, cbor2, cryptography, filelock"], { env: ENV, encoding: "utf8" });
+const probe = spawnSync(PYTHON, ["-c", "import aiocoap.oscore, aiocoap.transports.oscore, cbor2, cryptography, filelock"], { env: ENV, encoding: "utf8" });
 if (probe.status !== 0) {
 	console.error("error: " + PYTHON + " cannot import aiocoap's OSCORE module: " + probe.stderr.trim().split("\n").pop());
 	process.exit(2);
