@@ -24,7 +24,10 @@ interface NativeBlockCipher {
 	encrypt(data: ArrayBuffer, result: ArrayBuffer): ArrayBuffer;
 }
 type BlockCipherConstructor = new (cipher: "AES", key: ArrayBuffer) => NativeBlockCipher;
+// Read once at load: a preloaded module's functions may only capture constants (xsl warns
+// "no const" for the module namespace itself).
 const { Digest } = crypt;
+const BlockCipher = (crypt as unknown as { BlockCipher: BlockCipherConstructor }).BlockCipher;
 
 /** One AES-128 key in the SDK's native block cipher. */
 class NativeAesBlock implements BlockEncrypt {
@@ -35,7 +38,6 @@ class NativeAesBlock implements BlockEncrypt {
 		if (!(key instanceof Uint8Array) || key.length !== AEAD_KEY_LENGTH) throw new RangeError("AES-128 key must be 16 bytes");
 		const k = new ArrayBuffer(AEAD_KEY_LENGTH);
 		new Uint8Array(k).set(key);
-		const BlockCipher = (crypt as unknown as { BlockCipher: BlockCipherConstructor }).BlockCipher;
 		this.#cipher = new BlockCipher("AES", k);
 		new Uint8Array(k).fill(0);
 	}
