@@ -27,6 +27,8 @@ const HELP = `usage: npm run bench [-- OPTIONS]     (or: node bench/run.mjs OPTI
                         each window (--profile-seconds, default 10) and print its hot spots
   --codec-only | --server-only | --fleet-only
   --no-fleet            leave out the device fleet (bench/fleet.mjs)
+  --no-oscore           leave out OSCORE (bench/oscore-server.mjs, bench/oscore.mjs)
+  --oscore-only         only OSCORE
   --windows 1,16,64     requests in flight (coapbench -c)
   --reps N              fresh server processes per server in the short matrix (default 3)
   --duration S          measured seconds per short run (default 4)
@@ -50,7 +52,7 @@ const HELP = `usage: npm run bench [-- OPTIONS]     (or: node bench/run.mjs OPTI
 
 function parseArgs(argv) {
   const o = {
-    quick: false, long: false, profile: false, codec: true, server: true, fleet: true,
+    quick: false, long: false, profile: false, codec: true, server: true, fleet: true, oscore: true,
     windows: [1, 16, 64], reps: 3, duration: 4, warmup: 1, servers: null,
     coapbench: undefined, coapbenchDir: undefined, genCpu: 0, srvCpu: 1, busy: true,
     longSeconds: 60, segment: 10, profileSeconds: 10, write: null, json: null,
@@ -75,10 +77,12 @@ function parseArgs(argv) {
       case '--quick': o.quick = true; break;
       case '--long': o.long = true; break;
       case '--profile': o.profile = true; break;
-      case '--codec-only': o.server = false; o.fleet = false; break;
-      case '--server-only': o.codec = false; o.fleet = false; break;
-      case '--fleet-only': o.codec = false; o.server = false; break;
+      case '--codec-only': o.server = false; o.fleet = false; o.oscore = false; break;
+      case '--server-only': o.codec = false; o.fleet = false; o.oscore = false; break;
+      case '--fleet-only': o.codec = false; o.server = false; o.oscore = false; break;
       case '--no-fleet': o.fleet = false; break;
+      case '--no-oscore': o.oscore = false; break;
+      case '--oscore-only': o.codec = false; o.server = false; o.fleet = false; o.oscore = true; break;
       case '--windows': o.windows = val().split(',').map(Number); if (o.windows.some((w) => !(w >= 1 && w <= 65535))) throw new Error('bad --windows'); break;
       case '--reps': o.reps = Math.round(num()); break;
       case '--duration': o.duration = num(); break;
@@ -282,7 +286,22 @@ async function main() {
     res.fleet = await runFleet({ buildDir: path.join(snap, 'build'), binDir: snap, quick: o.quick, log });
   }
 
-  // ---------------------------------------------------------------- 4. report
+  // ---------------------------------------------------------------- 4. OSCORE
+  if (o.oscore) {
+    const { oscoreServerBench } = await import('./oscore-server.mjs');
+    log('OSCORE: xscoap serve, plain and with --credentials, load from the xscoap client in a separate process');
+    res.oscoreServer = await oscoreServerBench({ windows: [1, 16], reps: o.reps, duration: o.duration, warmup: o.warmup, log, root: snap, genCpu: o.genCpu, srvCpu: o.srvCpu });
+    log('OSCORE: protect/unprotect round trips, allocation, XS operations (bench/oscore.mjs)');
+    const r = spawnSync(process.execPath, [path.join(REPO, 'bench/oscore.mjs'), '--json', ...(o.quick ? ['--seconds', '1', '--xs-ops', '50'] : [])], { encoding: 'utf8', timeout: 900000, cwd: REPO });
+    const text = (r.stdout || '').slice((r.stdout || '').indexOf('{'));
+    try {
+      res.oscoreMessages = JSON.parse(text);
+    } catch {
+      notes.push('bench/oscore.mjs failed: ' + (r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' '));
+    }
+  }
+
+  // ---------------------------------------------------------------- 5. report
   res.commands = res.bench?.commands ?? [];
   delete res.bench;
   output(res, o, log);
@@ -323,6 +342,38 @@ function output(res, o, log) {
 }
 
 const ids0 = (cells) => [...new Set(cells.map((c) => c.server))];
+
+/** The OSCORE part of the report: the server over OSCORE next to plain CoAP, and bench/oscore.mjs. */
+function oscoreReport(res) {
+  const L = ['#### OSCORE (RFC 8613)', ''];
+  const s = res.oscoreServer;
+  if (s) {
+    L.push(`Server requests/s on loopback over OSCORE next to plain CoAP: \`xscoap serve\` (plain, and with \`--credentials\`), GET /hello, the load from the xscoap client in a separate process (\`bench/oscore-load.mjs\`: the neutral generator coapbench cannot speak OSCORE) with WINDOW requests in flight${s.taskset ? ', server and client pinned to different CPUs' : ' (no taskset: unpinned)'}; ${s.reps} fresh servers per cell, ${s.warmup} s warm-up + ${s.duration} s measured, medians. The server's CPU time in the measured seconds (/proc/PID/stat) gives its µs per request; "capacity" is requests per second of server CPU, the client's own cost taken out (the client does as much OSCORE work per request as the server, so it limits the achieved rate).`, '');
+    const f = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en') : 'n/a');
+    L.push('| window | plain req/s | OSCORE req/s | server µs/request plain | server µs/request OSCORE | server capacity plain | server capacity OSCORE | OSCORE / plain |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const w of s.windows) {
+      const p = s.summary['plain/' + w];
+      const q = s.summary['oscore/' + w];
+      L.push(`| ${w} | ${f(p.rps)} (server ${f(p.srvCpuPct)} % CPU) | ${f(q.rps)} (server ${f(q.srvCpuPct)} % CPU) | ${p.srvUsPerReq.toFixed(1)} | ${q.srvUsPerReq.toFixed(1)} | ${f(1e6 / p.srvUsPerReq)} | ${f(1e6 / q.srvUsPerReq)} | ${(p.srvUsPerReq / q.srvUsPerReq).toFixed(2)} |`);
+    }
+    L.push('');
+    if (s.commands) L.push(`Commands: \`${s.commands.oscore.server.join(' ').replace(/\S*xscoap-bench-snap-\w+\//g, '').replace(process.execPath, 'node')}\` and \`${s.commands.oscore.generator.join(' ').replace(process.execPath, 'node').replace(REPO + '/', '')}\` (plain: the same without the credentials).`, '');
+  }
+  const m = res.oscoreMessages;
+  if (m) {
+    const f = (x) => Math.round(x).toLocaleString('en');
+    L.push(`OSCORE message processing alone (\`node bench/oscore.mjs\`): a round trip is protect request, unprotect request, protect response, unprotect response, ${m.payloadBytes}-byte payloads.`, '');
+    L.push('| AEAD | round trips / s (Node) | V8 heap bytes allocated per round trip (per message operation) |', '|---|---:|---:|');
+    L.push(`| portable AES-CCM (noble AES block) | ${f(m.portable.roundTripsPerSecond)} | ${f(m.portable.bytesPerRoundTrip)} (${f(m.portable.bytesPerRoundTrip / 4)}) |`);
+    L.push(`| Node native aes-128-ccm | ${f(m.native.roundTripsPerSecond)} | ${f(m.native.bytesPerRoundTrip)} (${f(m.native.bytesPerRoundTrip / 4)}) |`, '');
+    if (m.xs && !m.xs.skipped) {
+      L.push('On the XS engine (xsnap-worker, portable AES-CCM), per operation:', '', '| operation | XS operations | XS slots allocated (garbage) |', '|---|---:|---:|');
+      for (const k of ['protectRequest', 'unprotectRequest', 'protectResponse', 'unprotectResponse']) L.push(`| ${k} | ${f(m.xs[k].compute)} | ${m.xs[k].slots.toFixed(1)} |`);
+      L.push('', `Live XS slots after a collection: ${m.xs.liveSlotsBefore} before and ${m.xs.liveSlotsAfter10N} after ${10 * m.xs.operations} more round trips (nothing retained). The garbage is noble's: 5 slots per AES block (the result object of its block function) and a few per payload view.`, '');
+    }
+  }
+  return L.join('\n');
+}
 
 function report(res, o) {
   const m = res.machine;
@@ -441,6 +492,8 @@ function report(res, o) {
   }
 
   if (res.fleet) L.push(fleetReport(res.fleet).replace(/^## .*/, '#### Device fleet (`xscoap sim`)'), '');
+
+  if (res.oscoreServer || res.oscoreMessages) L.push(oscoreReport(res), '');
 
   if (res.commands?.length) {
     L.push('#### Exact commands', '');

@@ -43,7 +43,7 @@ const WHAT = {
 	blockSize: "preferred block size (no buffer of its own)",
 	observers: "Observe registrations (RFC 7641), each with a copy of the registering request",
 	observerRequestSize: "bytes of the registering request an observer keeps",
-	oscoreContexts: "OSCORE security contexts (RFC 8613)",
+	oscoreContexts: "OSCORE security contexts (RFC 8613); at 0 also no OSCORE buffer, working storage or request bindings",
 };
 
 if (process.argv.length > 3 || process.argv[2] === "-h" || process.argv[2] === "--help") {
@@ -66,9 +66,9 @@ const lines = [
 	"| `config.coap` | value | one more costs | accounts for | what |",
 	"|---|---:|---:|---:|---|",
 ];
-for (const c of limitCosts(settings)) lines.push(`| \`${c.name}\` | ${c.value} | ${c.perUnit} B | ${c.bytes} B | ${(c.reserved ? "reserved: " : "") + (WHAT[c.name] ?? "see modules/coap/tuning.ts")} |`);
-const reserved = budget.total - budget.allocated;
+for (const c of limitCosts(settings)) lines.push(`| \`${c.name}\` | ${c.value} | ${c.perUnit} B | ${c.bytes} B | ${WHAT[c.name] ?? "see modules/coap/tuning.ts"} |`);
 const kib = (n) => (n / 1024).toFixed(1) + " KiB";
+const oscore = budget.parts.filter((p) => p.name.startsWith("oscore")).reduce((n, p) => n + p.bytes, 0);
 lines.push("");
-lines.push(`Preallocated by the endpoint: ${budget.allocated} B (${kib(budget.allocated)}); reserved for features not built yet: ${reserved} B; total ${budget.total} B (${kib(budget.total)}) of the ${kib(DEVICE_BUDGET_BYTES)} budget, ${DEVICE_BUDGET_BYTES - budget.total} B to spare.`);
+lines.push(`Preallocated: ${budget.total} B (${kib(budget.total)}), of which OSCORE ${oscore} B (${budget.parts.filter((p) => p.name.startsWith("oscore")).map((p) => p.name + " " + p.bytes).join(", ")}); ${DEVICE_BUDGET_BYTES - budget.total} B to spare in the ${kib(DEVICE_BUDGET_BYTES)} budget.`);
 process.stdout.write(lines.join("\n") + "\n");

@@ -7,7 +7,8 @@
  *   /sensors/temperature  GET: degrees Celsius as text (ct 0), observable: observers hear each
  *                         change of at least `step` and at least once per Max-Age (sampler.ts)
  *   /sensors/humidity     GET: % relative humidity as text (ct 0)
- *   /actuators/led        GET: "1" or "0"; PUT "1"/"on" or "0"/"off" (anything else: 4.00)
+ *   /actuators/led        GET: "1" or "0"; PUT "1"/"on" or "0"/"off" (anything else: 4.00);
+ *                         OSCORE only when the device holds a security context (4.01 otherwise)
  *   /device               GET: the device's self-description, JSON (ct 50), larger than one
  *                         block: read with Block2 (RFC 7959)
  *   /device/note          GET/PUT: a free-text note (location, installer's remarks), text/plain,
@@ -21,8 +22,9 @@
  * Features that need the endpoint or their own state plug in beside the app, as modules of
  * their own that main.ts (Moddable) and the Node host start after the endpoint is open, each
  * with its part of the settings: resource-directory registration (`config.sensor.rd`,
- * RFC 9176) and OSCORE (`config.sensor.oscore`, RFC 8613). SensorApp exposes what they need
- * (`router`, `clock`, `config`, `settings`) and knows nothing of them.
+ * RFC 9176) and OSCORE (`config.sensor.oscore`, RFC 8613, oscore.ts). SensorApp exposes what
+ * they need (`router`, `clock`, `config`, `settings`) and knows nothing of them, except that
+ * with a security context the LED is to be switched only under OSCORE (`requireOscore`).
  */
 import { CODE_BAD_REQUEST, CODE_CHANGED, CODE_CONTENT, CODE_REQUEST_ENTITY_TOO_LARGE, CODE_SERVICE_UNAVAILABLE, FORMAT_JSON, FORMAT_TEXT } from "../../modules/coap/constants.js";
 import { deviceSettings, type CoapDeviceConfig, type DeviceSettings } from "../../modules/coap/device.js";
@@ -127,6 +129,12 @@ export interface SensorAppOptions {
 	readonly boardDescription?: string;
 	/** The endpoint's port and limits, for the description; by default read from `config.coap`. */
 	readonly device?: DeviceSettings;
+	/**
+	 * `/actuators/led` answers only requests protected with OSCORE (RFC 8613; unprotected ones
+	 * get 4.01) — set when the endpoint holds a security context (oscore.ts, `config.sensor.oscore`).
+	 * The sensors, /device and /.well-known/core stay readable without it. Default false.
+	 */
+	readonly requireOscore?: boolean;
 }
 
 /** The sensor application: resources over a board, sampled on the host's clock. */
@@ -185,6 +193,7 @@ export class SensorApp {
 			if: "core.a",
 			ct: FORMAT_TEXT,
 			title: "LED: 1 (on) or 0 (off)",
+			requireOscore: options.requireOscore === true,
 			get(_req, res) {
 				res.send(CODE_CONTENT, app.#led ? "1" : "0", FORMAT_TEXT);
 			},

@@ -22,8 +22,14 @@
  * Received datagrams are owned by the endpoint once read (ECMA-419 `read()` returns a fresh
  * buffer each time), so a request's bytes stay valid while an async handler works on them.
  *
- * Leaves out (see the issues): OSCORE; proxying (a request with Proxy-Uri or Proxy-Scheme
- * gets 5.05, §5.7.2).
+ * OSCORE (RFC 8613) lives in oscore/ and joins at the seams its layer names (oscore/layer.ts):
+ * the server unprotects between parsing and dispatch (server/dispatch.ts), the client between
+ * matching and delivery (client/client.ts), and both protect where a message is written
+ * (server/writer.ts, client/exchanges.ts). The contexts come from `options.oscore` or
+ * addOscoreContext(); limits.oscoreContexts sizes the table (0: no OSCORE at all).
+ *
+ * Leaves out (see the issues): proxying (a request with Proxy-Uri or Proxy-Scheme gets 5.05,
+ * §5.7.2); Group OSCORE.
  */
 import { Client } from "./client/client.js";
 import { ClientExchanges } from "./client/exchanges.js";
@@ -41,6 +47,7 @@ import { Dispatcher } from "./server/dispatch.js";
 import { ServerExchanges } from "./server/exchanges.js";
 import { Responder } from "./server/responder.js";
 import type { CoapRequest } from "./server/request.js";
+import type { SecurityContext } from "./oscore/context.js";
 import type { ChangeListener, Resource, Router } from "./server/router.js";
 import { ResponseWriter } from "./server/writer.js";
 import type { Limits, Tuning } from "./tuning.js";
@@ -70,6 +77,27 @@ export interface EndpointOptions {
 	 * (§8.2). Use one endpoint per group beside the unicast one.
 	 */
 	multicast?: string;
+	/**
+	 * OSCORE (RFC 8613): security contexts (build them with `new SecurityContext(params,
+	 * crypto)`; at most `limits.oscoreContexts`, default 2). Incoming requests protected with
+	 * any of them are verified and answered protected; a client request whose URI matches a
+	 * pattern of `credentials` is protected with that pattern's context.
+	 */
+	oscore?: {
+		/** Contexts that incoming OSCORE requests are matched against (server side). */
+		contexts?: readonly SecurityContext[];
+		/**
+		 * Client side: URI pattern → context, in aiocoap's pattern syntax (`*` for any
+		 * characters, the longest matching pattern wins): "coap://[2001:db8::1]/*". Their
+		 * contexts also verify incoming requests (a context is symmetric).
+		 */
+		credentials?: Readonly<Record<string, SecurityContext>>;
+		/**
+		 * Appendix B.2 (renewing a context with random ID Contexts) for contexts made with
+		 * `b2: true`. Off by default (it needs 287 bytes more working storage).
+		 */
+		b2?: boolean;
+	};
 	/** RFC 9175 Echo on the server side. */
 	echo?: {
 		/** How old an Echo value may be to prove freshness (default 10 s). */
@@ -124,6 +152,13 @@ export class Endpoint implements ChangeListener {
 		this.#serverExchanges = new ServerExchanges(core, responder, writer);
 		this.#dispatcher = new Dispatcher(core, responder, new ServerBlocks(core, responder), this.#serverExchanges, options.router);
 		this.#notifier = new Notifier(core, writer);
+		const o = options.oscore;
+		if (o !== undefined && o !== null) {
+			if (core.oscore === null) throw new RangeError("the oscore option needs limits.oscoreContexts > 0");
+			for (const c of o.contexts ?? []) this.addOscoreContext(c);
+			const map = o.credentials ?? {};
+			for (const pattern in map) this.addOscoreContext(map[pattern]!, [pattern]);
+		}
 		this.#router?.listen(this);
 		// The socket opens last, once everything it can deliver to exists; the parts reach it through the core.
 		try {
@@ -186,6 +221,38 @@ export class Endpoint implements ChangeListener {
 	 */
 	multicast(options: RequestOptions, onResponse: (response: ClientResponse) => void, timeoutMs?: number): Promise<number> {
 		return this.#client.multicast(options, onResponse, timeoutMs);
+	}
+
+	// ---------------------------------------------------------------- OSCORE
+
+	/**
+	 * Adds an OSCORE security context (RFC 8613): requests protected with it are accepted and
+	 * answered protected; client requests to URIs matching one of `uriPatterns` (aiocoap's
+	 * syntax, `*` for any characters) are protected with it. Adding a context already held only
+	 * adds the patterns.
+	 * @throws RangeError when the endpoint has no OSCORE (limits.oscoreContexts 0) or its table
+	 *   is full; TypeError for something that is not a SecurityContext or a bad pattern.
+	 */
+	addOscoreContext(context: SecurityContext, uriPatterns: readonly string[] = []): void {
+		const layer = this.#core.oscore;
+		if (layer === null) throw new RangeError("this endpoint has no OSCORE: limits.oscoreContexts is 0");
+		if (!isSecurityContext(context)) throw new TypeError("addOscoreContext needs a SecurityContext");
+		const table = layer.engine.contexts;
+		let known = false;
+		for (let i = 0; i < table.capacity; i++) if (table.at(i) === context) known = true;
+		if (!known) {
+			if (table.count >= table.capacity) throw new RangeError("the OSCORE context table is full: limits.oscoreContexts is " + table.capacity);
+			table.add(context);
+		}
+		for (const p of uriPatterns) layer.credentials.set(p, context);
+	}
+
+	/** Removes an OSCORE context and the URI patterns that named it; false when it was not held. */
+	removeOscoreContext(context: SecurityContext): boolean {
+		const layer = this.#core.oscore;
+		if (layer === null) return false;
+		layer.credentials.remove(context);
+		return layer.engine.contexts.remove(context);
 	}
 
 	// ---------------------------------------------------------------- receive
@@ -355,6 +422,11 @@ export class Endpoint implements ChangeListener {
 		}
 		this.#core.onError?.(e);
 	}
+}
+
+function isSecurityContext(c: unknown): c is SecurityContext {
+	const x = c as Partial<SecurityContext> | null;
+	return x !== null && typeof x === "object" && x.senderId instanceof Uint8Array && x.recipientId instanceof Uint8Array && typeof x.matches === "function";
 }
 
 // Shared socket callbacks: `this` is the socket, its target the endpoint (no per-socket closures).

@@ -12,6 +12,7 @@
  * PROBING_RATE bounds how long a Non-confirmable request counts toward NSTART (client/exchanges.ts).
  * Leaves out: PROBING_RATE enforcement for CON retransmissions (they follow §4.2's back-off).
  */
+import { oscoreBudget } from "./oscore/budget.js";
 
 export interface Tuning {
 	ackTimeoutMs: number;
@@ -59,6 +60,13 @@ export interface Limits {
 	observers: number;
 	/** Largest registering request an observer keeps a copy of (to run the handler again). */
 	observerRequestSize: number;
+	/**
+	 * RFC 8613 OSCORE security contexts the endpoint can hold (0: the endpoint does not speak
+	 * OSCORE, and an OSCORE option is an unrecognised critical option, as for any CoAP server
+	 * without it). Above 0 the endpoint keeps OSCORE's working storage and one more message
+	 * buffer, and answers OSCORE requests it has no context for with 4.01 (§8.2).
+	 */
+	oscoreContexts: number;
 }
 
 export const DEFAULT_TUNING: Readonly<Tuning> = Object.freeze({
@@ -82,12 +90,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 	clientExchanges: 4,
 	serverExchanges: 2,
 	dedupEntries: 8,
-	dedupCacheBytes: 1024,
+	dedupCacheBytes: 768,
 	blockTransfers: 2,
 	maxBodySize: 4096,
 	blockSize: 1024,
 	observers: 4,
 	observerRequestSize: 128,
+	oscoreContexts: 2,
 });
 
 /** §4.8.2: MAX_TRANSMIT_SPAN = ACK_TIMEOUT * (2 ** MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR */
@@ -122,6 +131,7 @@ export function checkLimits(l: Limits): void {
 	check("observers", l.observers, 0, 4096);
 	check("observerRequestSize", l.observerRequestSize, 16, 65507);
 	check("maxBodySize", l.maxBodySize, 16, 1 << 26);
+	check("oscoreContexts", l.oscoreContexts, 0, 256);
 	if (!(l.blockSize >= 16 && l.blockSize <= 1024 && (l.blockSize & (l.blockSize - 1)) === 0)) throw new RangeError("blockSize must be a power of two 16..1024, got " + l.blockSize);
 }
 
@@ -146,8 +156,12 @@ function check(name: string, v: number, min: number, max: number): void {
 
 /**
  * Bytes of preallocated storage an endpoint built from `l` holds: message buffers, slot
- * buffers, the dedup ring and its index, the option index of each message view. Object
- * headers and engine overhead are not counted (they are engine-specific; see BENCHMARKS.md).
+ * buffers, the dedup ring and its index, the option index of each message view, and with
+ * OSCORE (oscoreContexts > 0) what oscore/budget.ts computes: the security contexts the
+ * application gives it, the working storage and plain-message buffer of the OSCORE layer,
+ * and one RequestBinding per request the endpoint tracks (the receive request, each client
+ * and server exchange, each observer). Object headers and engine overhead are not counted
+ * (they are engine-specific; see BENCHMARKS.md).
  */
 // A ResponseBuilder's option table: number, kind, value, order per extra option (12).
 const ResponseTableBytes = 12 * (2 + 1 + 8 + 1);
@@ -164,6 +178,10 @@ export function memoryBudget(l: Limits): { total: number; parts: Record<string, 
 		blockTransfers: l.blockTransfers * (l.maxBodySize + 8 + 48),
 		observers: l.observers * (l.observerRequestSize + view + ResponseTableBytes + 48),
 	};
+	if (l.oscoreContexts > 0) {
+		const o = oscoreBudget({ contexts: l.oscoreContexts, maxMessageSize: l.maxMessageSize, bindings: 1 + l.clientExchanges + l.serverExchanges + l.observers, views: 1, maxOptions: l.maxOptions });
+		for (const k in o.parts) parts[k] = o.parts[k]!;
+	}
 	let total = 0;
 	for (const k in parts) total += parts[k]!;
 	return { total, parts };

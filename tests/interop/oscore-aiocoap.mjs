@@ -4,13 +4,13 @@
 // that aiocoap verifies; then the other way round. Needs Python 3 with cbor2 and cryptography
 // and an aiocoap checkout: AIOCOAP=<checkout> (default ../aiocoap), PYTHON (default python3).
 // Not part of npm test. Run after a build: node tests/interop/oscore-aiocoap.mjs
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const AIOCOAP = path.resolve(process.env.AIOCOAP ?? path.join(REPO, "../aiocoap"));
-const PYTHON = process.env.PYTHON ?? "python3";
+const PYTHON = process.env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 const STATE = mkdtempSync(path.join(tmpdir(), "xscoap-oscore-interop-"));
 process.on("exit", () => rmSync(STATE, { recursive: true, force: true }));
 for (const [dir, s, r] of [["client", "01", "02"], ["server", "02", "01"]]) {

@@ -3,7 +3,7 @@
  * (Ctrl-C, --duration, --count, a server that is gone, a resource that is not observable),
  * what the payload looks like (--pretty by Content-Format, --raw, -o FILE, --observe-exec),
  * options the user adds (-O, -T, -U), libcoap-style -v traces, and the options that wait for
- * features (--proxy, --credentials). Against `xscoap serve` on loopback.
+ * features (--proxy) and unreadable credentials. Against `xscoap serve` on loopback.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -207,7 +207,7 @@ describe("xscoap CLI: observe, output formats, options", function () {
 			["-O with bad hex", ["-O", "65000,0xabc"], /not hex/],
 			["-T with 9 bytes", ["-T", "000102030405060708"], /0\.\.8 bytes/],
 			["--proxy", ["--proxy", "coap://127.0.0.1:5700"], /does not do proxying yet/],
-			["--credentials", ["--credentials", "client.json"], /needs OSCORE/],
+			["--credentials of a missing file", ["--credentials", "no-such-client.json"], /--credentials no-such-client\.json: cannot read: no such file/],
 			["--hop-limit 0", ["--hop-limit", "0"], /--hop-limit takes a whole number 1\.\.255/],
 			["--count without --observe", ["--count", "2"], /--count goes with --observe/],
 		] as const) {

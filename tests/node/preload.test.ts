@@ -10,6 +10,7 @@
 //   embedded:io/socket/udp, preference, mc/config), folds Time.ticks across the wrap, keeps
 //   its one Timer alive, and carries an Endpoint's requests and responses.
 import assert from "node:assert/strict";
+import { createCipheriv, createHash } from "node:crypto";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,15 +72,26 @@ interface Manifest {
 }
 
 /**
- * Module folders not in the firmware yet. OSCORE (issue 9) is built and tested as a portable
- * module first; joining it to the endpoint also adds its folder to manifest.json, together with
- * a module mapping for @noble/ciphers (ccm.ts) and @noble/hashes (noble.ts). noble.ts must then
- * stay un-preloaded: @noble/hashes writes module-level scratch buffers (modules/coap/oscore/noble.ts).
+ * Portable modules that are not part of the firmware: the OSCORE interop test tools
+ * (modules/plugtest/: the resources and checks of `xscoap plugtest-server`/`plugtest-client`).
+ * They are still scanned for preload safety, like everything under modules/.
  */
-const NOT_IN_FIRMWARE_YET = ["modules/coap/oscore/"];
+const NOT_IN_FIRMWARE = ["modules/plugtest/"];
+
+/**
+ * Firmware modules that are mapped but must not be preloaded, each with why: the adapters over
+ * noble import @noble/hashes and @noble/ciphers, which write module-level scratch buffers (SHA-256's
+ * message schedule, HKDF's counter); preloaded, those would be frozen into flash and the first
+ * key derivation would throw (DESIGN.md "Preloaded modules freeze"). They load at run time.
+ */
+const NOT_PRELOADED: Readonly<Record<string, string>> = Object.freeze({
+	"modules/coap/oscore/noble.ts": "imports @noble/hashes (module-level scratch state)",
+	"modules/coap/oscore/ccm.ts": "imports @noble/ciphers (loaded with noble.ts at run time, not preloaded)",
+	"hosts/moddable/oscore-crypto.ts": "imports the SDK's crypt module, which an app that uses OSCORE includes ($(MODDABLE)/modules/crypt/digest/manifest.json) and then may preload it (examples/sensor does)",
+});
 
 function firmwareModules(dir: string): string[] {
-	return tsModules(dir).filter((f) => !NOT_IN_FIRMWARE_YET.some((d) => f.startsWith(d)));
+	return tsModules(dir).filter((f) => !NOT_IN_FIRMWARE.some((d) => f.startsWith(d)));
 }
 
 function readManifest(rel: string): Manifest {
@@ -181,7 +193,7 @@ describe("firmware manifests", function () {
 	});
 
 	it("every module is preloaded by its exact name (.ts modules do not match preload wildcards), and every preload exists", () => {
-		const modules = [...firmwareModules("modules"), ...tsModules("hosts/moddable")].map((f) => "xscoap/" + f.slice(0, -3));
+		const modules = [...firmwareModules("modules"), ...tsModules("hosts/moddable")].filter((f) => !(f in NOT_PRELOADED)).map((f) => "xscoap/" + f.slice(0, -3));
 		// hosts/moddable/store is preloaded on the devices only: on the simulators the SDK's
 		// Preference is JavaScript that reads its file when loaded, so preloading it would freeze
 		// the build machine's preferences into the image (xsl: "Preference.#cache: not frozen").
@@ -194,6 +206,21 @@ describe("firmware manifests", function () {
 		const stale = preload.filter((p) => !modules.includes(p));
 		assert.deepEqual(stale, [], "preloads without a module");
 		assert.ok(!preload.some((p) => p.includes("*")), "no wildcards in preload");
+	});
+
+	it("no preloaded module imports noble (directly, or through noble.ts / ccm.ts): noble's module state stays out of flash", () => {
+		const preloaded = [...firmwareModules("modules"), ...tsModules("hosts/moddable")].filter((f) => !(f in NOT_PRELOADED));
+		const offenders: string[] = [];
+		for (const f of preloaded) {
+			const src = readFileSync(join(ROOT, f), "utf8");
+			for (const m of src.matchAll(/^\s*import\s[^;]*?from\s+"([^"]+)"/gm)) {
+				const spec = m[1]!;
+				if (/^import\s+type\s/.test(m[0].trim())) continue;
+				if (spec.startsWith("@noble/") || /\/(noble|ccm)\.js$/.test(spec)) offenders.push(f + " imports " + spec);
+			}
+		}
+		assert.deepEqual(offenders, []);
+		for (const f of Object.keys(NOT_PRELOADED)) assert.ok(existsSync(join(ROOT, f)), f + " exists");
 	});
 
 	it("hosts/moddable is selected for every platform, the simulators included", () => {
@@ -224,7 +251,17 @@ describe("firmware manifests", function () {
 			assert.ok(typeof stack === "number" && stack >= 384, "creation.stack is set (measured by npm run firmware)");
 			assert.ok(m.modules?.[main!] !== undefined, "the main module is in the build");
 			assert.ok(!(m.preload ?? []).includes(main!), "main is not preloaded: its body starts the device");
-			for (const p of m.preload ?? []) assert.ok(m.modules?.[p] !== undefined, p + " is a module of the example");
+			for (const p of m.preload ?? []) {
+				if (p.startsWith("xscoap/" + dir + "/")) {
+					assert.ok(m.modules?.[p] !== undefined, p + " is a module of the example");
+					continue;
+				}
+				// A module of the root manifest that it leaves un-preloaded because it needs an SDK
+				// module the root does not include: the example includes it and may preload it.
+				const file = p.slice("xscoap/".length) + ".ts";
+				assert.ok(file in NOT_PRELOADED && existsSync(join(ROOT, file)), p + " is a module of the example or one the root manifest maps but does not preload");
+				if (file === "hosts/moddable/oscore-crypto.ts") assert.ok(includes.includes("$(MODDABLE)/modules/crypt/digest/manifest.json"), "the example includes the SDK's crypt module for " + p);
+			}
 		});
 	}
 });
@@ -408,19 +445,66 @@ class FakeSocket {
 
 const fake = new FakeSdk();
 
+/**
+ * The SDK's `crypt` BlockCipher and Digest as modCrypt.c behaves (whole ArrayBuffers in and
+ * out; encrypt reads its input before writing, so in place works), over node:crypto. Counts the
+ * blocks and every ArrayBuffer that encrypt allocates (none when a result buffer is given).
+ */
+class FakeBlockCipher {
+	static blocks = 0;
+	static allocated = 0;
+	readonly #key: Buffer;
+	constructor(name: string, key: ArrayBuffer) {
+		assert.equal(name, "AES");
+		assert.ok(key instanceof ArrayBuffer, "the key is an ArrayBuffer");
+		this.#key = Buffer.from(new Uint8Array(key).slice());
+	}
+	encrypt(data: ArrayBuffer, result?: ArrayBuffer): ArrayBuffer {
+		assert.ok(data instanceof ArrayBuffer && data.byteLength >= 16, "data is a whole ArrayBuffer of a block");
+		const c = createCipheriv("aes-128-ecb", this.#key, null).setAutoPadding(false);
+		const out = c.update(new Uint8Array(data, 0, 16));
+		FakeBlockCipher.blocks++;
+		if (result === undefined) {
+			FakeBlockCipher.allocated++;
+			result = new ArrayBuffer(16);
+		}
+		new Uint8Array(result).set(out);
+		return result;
+	}
+}
+
+class FakeDigest {
+	#parts: Buffer[] = [];
+	constructor(name: string) {
+		assert.equal(name, "SHA256");
+	}
+	write(data: ArrayBuffer | ArrayBufferView): void {
+		this.#parts.push(Buffer.from(ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)));
+	}
+	close(): ArrayBuffer {
+		const d = createHash("sha256").update(Buffer.concat(this.#parts)).digest();
+		this.#parts = [];
+		return d.buffer.slice(d.byteOffset, d.byteOffset + d.length);
+	}
+	reset(): void {
+		this.#parts = [];
+	}
+}
+
 describe("hosts/moddable against fakes of the SDK modules", function () {
 	this.timeout(20000);
 	// eslint-disable-next-line @typescript-eslint/no-explicit-any
 	let host: any;
 
 	before(async () => {
-		(globalThis as { __xscoapFake?: unknown }).__xscoapFake = { fake, FakeSocket };
+		(globalThis as { __xscoapFake?: unknown }).__xscoapFake = { fake, FakeSocket, FakeBlockCipher, FakeDigest };
 		const SDK: Record<string, string> = {
 			time: "export default __xscoapFake.fake.Time;",
 			timer: "export default __xscoapFake.fake.Timer;",
 			"embedded:io/socket/udp": "export default __xscoapFake.FakeSocket;",
 			preference: "export default __xscoapFake.fake.Preference;",
 			"mc/config": "export default new Proxy({}, { get: (_, k) => __xscoapFake.fake.config[k] });",
+			crypt: "export const BlockCipher = __xscoapFake.FakeBlockCipher; export const Digest = __xscoapFake.FakeDigest;",
 		};
 		const result = await esbuild.build({
 			stdin: {
@@ -431,6 +515,7 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 					'export * from "./hosts/moddable/store.ts";',
 					'export * from "./hosts/moddable/driver.ts";',
 					'export * from "./hosts/moddable/device.ts";',
+					'export * from "./hosts/moddable/oscore-crypto.ts";',
 					'export { SensorApp } from "./examples/sensor/app.ts";',
 				].join("\n"),
 				resolveDir: ROOT,
@@ -445,7 +530,7 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 				{
 					name: "fake-moddable-sdk",
 					setup(build) {
-						build.onResolve({ filter: /^(time|timer|preference|mc\/config|embedded:io\/socket\/udp)$/ }, (a) => ({ path: a.path, namespace: "sdk" }));
+						build.onResolve({ filter: /^(time|timer|preference|mc\/config|crypt|embedded:io\/socket\/udp)$/ }, (a) => ({ path: a.path, namespace: "sdk" }));
 						build.onLoad({ filter: /.*/, namespace: "sdk" }, (a) => ({ contents: SDK[a.path]!, loader: "js" }));
 					},
 				},
@@ -568,6 +653,46 @@ describe("hosts/moddable against fakes of the SDK modules", function () {
 		app.close();
 		assert.equal(s.closed, true);
 		fake.config = {};
+	});
+
+	it("moddableCrypto (native AES block and SHA-256 of `crypt`): RFC 8613 Appendix C keys and every protected message byte for byte, as nobleCrypto; no ArrayBuffer allocated per block", async () => {
+		const { RFC8613_VECTORS } = await import(pathToFileURL(join(ROOT, "build/tests/portable/oscore/rfc8613-vectors.js")).href);
+		const { SecurityContext } = await import(pathToFileURL(join(ROOT, "build/modules/coap/oscore/context.js")).href);
+		const { Oscore } = await import(pathToFileURL(join(ROOT, "build/modules/coap/oscore/oscore.js")).href);
+		const { RequestBinding } = await import(pathToFileURL(join(ROOT, "build/modules/coap/oscore/binding.js")).href);
+		const { MessageView } = await import(pathToFileURL(join(ROOT, "build/modules/coap/wire/view.js")).href);
+		const { MessageWriter } = await import(pathToFileURL(join(ROOT, "build/modules/coap/wire/writer.js")).href);
+		const hex = (t: string | null) => (t === null ? null : Uint8Array.from(Buffer.from(t, "hex")));
+		const probe = (aead: { seal(n: Uint8Array, a: Uint8Array, al: number, b: Uint8Array, o: number, l: number): number }) => {
+			const b = new Uint8Array(24).fill(0x5a);
+			aead.seal(new Uint8Array(13), new Uint8Array(0), 0, b, 0, 16);
+			return Buffer.from(b).toString("hex");
+		};
+		const { nobleCrypto } = await import(pathToFileURL(join(ROOT, "build/modules/coap/oscore/noble.js")).href);
+		const params = (v: Record<string, string | null>) => ({ masterSecret: hex(v.master_secret)!, masterSalt: hex(v.master_salt), idContext: hex(v.id_context), senderId: hex(v.sender_id)!, recipientId: hex(v.recipient_id)! });
+		for (const [name, v] of Object.entries(RFC8613_VECTORS.contexts as Record<string, Record<string, string | null>>)) {
+			const ctx = new SecurityContext(params(v), host.moddableCrypto);
+			assert.equal(Buffer.from(ctx.commonIv).toString("hex"), v.common_iv, name + ": Common IV");
+			assert.equal(probe(ctx.sender), probe(nobleCrypto.aead(hex(v.sender_key)!)), name + ": Sender Key");
+			assert.equal(probe(ctx.recipient), probe(nobleCrypto.aead(hex(v.recipient_key)!)), name + ": Recipient Key");
+		}
+		let checked = 0;
+		const allocatedBefore = FakeBlockCipher.allocated;
+		for (const m of RFC8613_VECTORS.messages as { name: string; context: string; sender_sequence_number?: number; unprotected: string; protected: string; request_piv?: string }[]) {
+			if (m.request_piv !== undefined) continue; // requests only: responses need their request's binding
+			const v = (RFC8613_VECTORS.contexts as Record<string, Record<string, string | null>>)[m.context]!;
+			const ctx = new SecurityContext({ ...params(v), senderSequenceNumber: m.sender_sequence_number ?? 0 }, host.moddableCrypto);
+			const view = new MessageView(32);
+			const plain = hex(m.unprotected)!;
+			view.parse(plain, plain.length);
+			const out = new MessageWriter(new Uint8Array(256));
+			const n = new Oscore({ contexts: 1 }).protectRequest(view, ctx, out, new RequestBinding());
+			assert.equal(Buffer.from(out.buf.subarray(0, n)).toString("hex"), m.protected, m.name);
+			checked++;
+		}
+		assert.ok(checked >= 2, "protected requests checked: " + checked);
+		assert.equal(FakeBlockCipher.allocated, allocatedBefore, "every block encrypted into BlockCcm's own buffer");
+		assert.ok(FakeBlockCipher.blocks > 20, "blocks: " + FakeBlockCipher.blocks);
 	});
 
 	it("deviceRandom fills every byte; preferenceStore keeps bytes in the Preference domain", () => {

@@ -11,10 +11,14 @@
 //      GETs, and the stack peak of the whole run. Fails if chunk or slot use grows after the
 //      first 100 requests, or if less than 30 % of the stack stays free;
 //   4. the malformed datagrams answered as `xscoap device examples/sensor` answers them on Node;
-//   5. the ESP32 build as far as it goes without ESP-IDF (esp32.mjs).
+//   5. the ESP32 build as far as it goes without ESP-IDF (esp32.mjs);
+//   6. OSCORE (oscore.mjs): builds with config.sensor.oscore (a context, then false) and three
+//      boots in mcsim: protected requests from xscoap's client and aiocoap's, the LED closed to
+//      unprotected ones, the context kept in the SDK's Preference store across a reboot into the
+//      plain build (Echo, Appendix B.1.2), and forgotten again.
 // Not part of npm test: the SDK cannot be installed from the package registries.
 //
-//   npm run firmware [-- --no-release] [--no-esp32] [--no-sht3x] [--json FILE]
+//   npm run firmware [-- --no-release] [--no-esp32] [--no-sht3x] [--no-oscore] [--oscore-only] [--json FILE]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import dgram from "node:dgram";
@@ -26,6 +30,7 @@ import { runDebug, runRelease, startXvfb, waitFor } from "./device.mjs";
 import { census } from "./census.mjs";
 import { esp32Stage } from "./esp32.mjs";
 import { compareRuns, runCases } from "./malformed.mjs";
+import { PREFERENCES_FILE, clearXscoapPreferences, oscoreStage } from "./oscore.mjs";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const APP = join(REPO, "examples/sensor");
@@ -36,6 +41,8 @@ const STACK_HEADROOM = 0.3;
 
 const argv = process.argv.slice(2);
 const flag = (f) => argv.includes(f);
+/** Only the OSCORE stage (and the one build it needs): for work on it. */
+const oscoreOnly = flag("--oscore-only");
 const jsonOut = argv.includes("--json") ? argv[argv.indexOf("--json") + 1] : join(REPO, "build/firmware/report.json");
 
 // ------------------------------------------------------------------ preconditions
@@ -56,7 +63,7 @@ if (need) {
 }
 
 const MCSIM = join(moddable, "build/bin/lin/release/mcsim");
-const report = { sdk: spawnSync("git", ["-C", moddable, "describe", "--tags", "--always"], { encoding: "utf8" }).stdout?.trim() || "unknown", builds: [], runs: [], esp32: [], failures: [] };
+const report = { sdk: spawnSync("git", ["-C", moddable, "describe", "--tags", "--always"], { encoding: "utf8" }).stdout?.trim() || "unknown", builds: [], runs: [], esp32: [], oscore: null, failures: [] };
 const failures = report.failures;
 const fail = (what) => {
 	failures.push(what);
@@ -86,10 +93,10 @@ say("npm run firmware: Moddable SDK " + report.sdk + " at " + moddable + "; devi
 say("");
 say("1. Builds (mcconfig, Linux simulator)");
 const variants = [{ manifest: "manifest.json", label: "sensor" }];
-if (!flag("--no-sht3x")) variants.push({ manifest: "manifest_sht3x.json", label: "sensor, SHT3x board" });
+if (!flag("--no-sht3x") && !oscoreOnly) variants.push({ manifest: "manifest_sht3x.json", label: "sensor, SHT3x board" });
 const binaries = {};
 for (const v of variants) {
-	for (const debug of [false, true]) {
+	for (const debug of oscoreOnly ? [false] : [false, true]) {
 		const out = join(OUT, "lin", v.manifest.replace(".json", ""));
 		mkdirSync(out, { recursive: true });
 		// xscoap's modules are compiled and linked afresh every run (the SDK's C objects are
@@ -163,19 +170,24 @@ function fmtSample(s) {
 // ------------------------------------------------------------------ 2. and 3. the runs
 let xvfb;
 let nodeReference;
+// The device reads its OSCORE context from the simulator's Preference file at boot: one left
+// there by an earlier run would close the LED to the plain checks.
+clearXscoapPreferences();
 try {
 	xvfb = await startXvfb();
 	say("");
 	say("2. Runs in mcsim (Xvfb " + xvfb.display + ")");
 
 	// The malformed datagrams on the Node host first: the answers every host must give.
-	const node = await nodeDevice();
+	const node = oscoreOnly ? { port: -1, out: () => "", stop: async () => {} } : await nodeDevice();
 	try {
 		nodeReference = node.port > 0 ? await runCases(node.port) : null;
 	} finally {
 		await node.stop();
 	}
-	if (!nodeReference) fail("xscoap device examples/sensor did not start on Node: " + node.out());
+	if (oscoreOnly) {
+		// skipped with the other plain runs
+	} else if (!nodeReference) fail("xscoap device examples/sensor did not start on Node: " + node.out());
 	else {
 		const bad = nodeReference.filter((r) => r.compare && r.error);
 		say("  Node host (xscoap device examples/sensor): " + (nodeReference.filter((r) => r.compare).length - bad.length) + " bad-input cases answered as RFC 7252 asks" + (bad.length ? "; " + bad.length + " not: " + bad.map((r) => r.name + ": " + r.error).join("; ") : ""));
@@ -188,7 +200,7 @@ try {
 		for (const d of diffs) fail(label + ": answered differently from Node: " + d);
 	};
 
-	if (!flag("--no-release") && binaries["manifest.json:release"]) {
+	if (!flag("--no-release") && !oscoreOnly && binaries["manifest.json:release"]) {
 		const dev = await runRelease({ mcsim: MCSIM, so: binaries["manifest.json:release"], display: xvfb.display, startLine: START_LINE });
 		if (!dev.started) fail("release build did not start: " + dev.out.text.slice(-500));
 		else {
@@ -200,7 +212,7 @@ try {
 		await dev.stop();
 	}
 
-	if (binaries["manifest.json:debug"]) {
+	if (binaries["manifest.json:debug"] && !oscoreOnly) {
 		const dev = await runDebug({ moddable, mcsim: MCSIM, so: binaries["manifest.json:debug"], display: xvfb.display, startLine: START_LINE });
 		if (!dev.started) fail("debug build did not start under xsbug-log: " + dev.out.text.slice(-500));
 		else {
@@ -242,7 +254,7 @@ try {
 	}
 
 	// What the SDK alone takes: the baseline app (same manifests and creation, one UDP socket).
-	if (!flag("--no-baseline")) {
+	if (!flag("--no-baseline") && !oscoreOnly) {
 		const out = join(OUT, "lin", "baseline");
 		mkdirSync(out, { recursive: true });
 		const b = mcconfig({ moddable, repo: REPO, dir: join(REPO, "tools/firmware/baseline"), args: ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, "manifest.json", "coapPort=" + coapPort] });
@@ -260,7 +272,7 @@ try {
 
 	// Where the heaps go: the debug build stopped at start, then at each step of main.ts and of
 	// the Endpoint's constructor (XS collects garbage and reports at every stop).
-	if (!flag("--no-census")) {
+	if (!flag("--no-census") && !oscoreOnly) {
 		const out = join(OUT, "lin", "census");
 		mkdirSync(out, { recursive: true });
 		const b = mcconfig({ moddable, repo: REPO, dir: APP, args: ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, "manifest.json", "coapPort=" + coapPort, "startDelayMs=3000"] });
@@ -297,14 +309,23 @@ try {
 		} else fail("SHT3x release build did not start: " + dev.out.text.slice(-300));
 		await dev.stop();
 	}
+
+	// OSCORE: the example with a provisioned security context (oscore.mjs).
+	if (!flag("--no-oscore")) {
+		say("");
+		say("3. OSCORE (RFC 8613) in mcsim: config.sensor.oscore provisioned into the Preference store (" + PREFERENCES_FILE + ")");
+		const o = await oscoreStage({ moddable, repo: REPO, app: APP, out: OUT, coapPort, mcsim: MCSIM, display: xvfb.display, plainSo: binaries["manifest.json:release"], name: NAME, say });
+		for (const r of o.results) if (!r.ok) failures.push("OSCORE: " + r.name + (r.detail ? " — " + r.detail : ""));
+		report.oscore = o;
+	}
 } finally {
 	await xvfb?.stop();
 }
 
 // ------------------------------------------------------------------ 5. ESP32
-if (!flag("--no-esp32")) {
+if (!flag("--no-esp32") && !oscoreOnly) {
 	say("");
-	say("3. ESP32 (-p esp32) without ESP-IDF");
+	say("4. ESP32 (-p esp32) without ESP-IDF");
 	for (const debug of [false, true]) {
 		const out = join(OUT, "esp32");
 		mkdirSync(out, { recursive: true });

@@ -8,6 +8,7 @@ import { dirname, join, basename } from "node:path";
 import { codeName } from "../../../modules/coap/constants.js";
 import type { ClientResponse } from "../../../modules/coap/client/response.js";
 import type { CoapError } from "../../../modules/coap/errors.js";
+import type { OscoreFailure } from "../../../modules/coap/errors.js";
 import type { PeerUnreachable } from "../../../modules/coap/host.js";
 import { hostPort } from "./net.js";
 import { prettyPayload } from "./pretty.js";
@@ -73,6 +74,14 @@ export function hint(e: CoapError, address: string, port: number): string | unde
 			return "nothing answered from " + hostPort(address, port) + ": is a CoAP server running there, and does a firewall let UDP through? (--timeout sets how long to wait)";
 		case "COAP_RESET":
 			return "the server rejected the request with a Reset: it may not understand it, or the port is not a CoAP server's";
+		case "COAP_OSCORE": {
+			const code = (e.cause as OscoreFailure | undefined)?.response?.code ?? 0;
+			if (code === 0x81) return "the server does not know this security context (sender-id, id-context) or saw the sequence number before: check the credentials (RFC 8613 §8.2)";
+			if (code === 0x80) return "the server could not decrypt the request: the secret, salt or IDs differ between the two sides";
+			if (code === 0x82) return "the server does not speak OSCORE (it does not know option 9)";
+			if (code === 0) return "the response did not verify: the server's key (secret, salt, recipient-id) differs from this side's, or the response was tampered with";
+			return undefined;
+		}
 		default:
 			return undefined;
 	}

@@ -5,6 +5,8 @@
 import type { Command } from "./command.js";
 import { deviceCommand } from "./commands/device.js";
 import { fileserverCommand } from "./commands/fileserver.js";
+import { plugtestClientCommand } from "./commands/plugtest-client.js";
+import { plugtestServerCommand } from "./commands/plugtest-server.js";
 import { requestCommand } from "./commands/request.js";
 import { rdCommand } from "./commands/rd.js";
 import { serveCommand } from "./commands/serve.js";
@@ -17,6 +19,8 @@ export const COMMANDS: readonly Command[] = Object.freeze([
 	fileserverCommand,
 	simCommand,
 	rdCommand,
+	plugtestServerCommand,
+	plugtestClientCommand,
 ]);
 
 /** The command answering to `name` (lower case), or undefined. */

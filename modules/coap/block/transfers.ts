@@ -54,6 +54,13 @@ export class Transfer {
 	etagLength = 0;
 	/** XFER_DONE: the size of the uploaded body (`length` is then the reply's). */
 	bodyLength = 0;
+	/**
+	 * The OSCORE security context the transfer's requests were protected with, null for plain
+	 * ones (RFC 8613 §4.1.3.4: Inner Block options belong to the protected request): blocks
+	 * of a protected transfer are only ever joined with, and served to, requests protected with
+	 * the same context, never with unprotected ones.
+	 */
+	security: object | null = null;
 	/** Changes whenever the slot is allocated or released (a late release of an earlier use is ignored). */
 	generation = 0;
 
@@ -74,10 +81,10 @@ export class TransferPool {
 		this.maxBodySize = maxBodySize;
 	}
 
-	/** The live slot in `state` for this peer and key, or undefined. */
-	find(state: number, address: string, port: number, key: number, now: number): Transfer | undefined {
+	/** The live slot in `state` for this peer, key and security context (null: unprotected), or undefined. */
+	find(state: number, address: string, port: number, key: number, now: number, security: object | null = null): Transfer | undefined {
 		for (const t of this.slots) {
-			if (t.state === state && t.key === key && t.port === port && t.address === address && now < t.expiresAt) return t;
+			if (t.state === state && t.key === key && t.port === port && t.address === address && t.security === security && now < t.expiresAt) return t;
 		}
 		return undefined;
 	}
@@ -86,7 +93,7 @@ export class TransferPool {
 	 * A free (or expired) slot, marked with `state`; else the oldest record of a finished
 	 * upload (XFER_DONE); undefined when all are in use.
 	 */
-	allocate(state: number, address: string, port: number, key: number, now: number, lifetimeMs: number): Transfer | undefined {
+	allocate(state: number, address: string, port: number, key: number, now: number, lifetimeMs: number, security: object | null = null): Transfer | undefined {
 		let t: Transfer | undefined;
 		for (const x of this.slots) {
 			if (x.state === XFER_FREE || (x.state !== XFER_BUSY && now >= x.expiresAt)) {
@@ -101,6 +108,7 @@ export class TransferPool {
 		t.address = address;
 		t.port = port;
 		t.key = key;
+		t.security = security;
 		t.length = 0;
 		t.nextNum = 0;
 		t.contentFormat = -1;

@@ -6,8 +6,13 @@
  * every server to a group request (RFC 7252 §8.1). A matched response (exchanges.ts) is
  * delivered here.
  *
+ * OSCORE (RFC 8613): each request gets its security context here, from RequestOptions.oscore
+ * or the endpoint's credentials by URI; the exchanges protect and verify. A 4.01 + Echo
+ * (RFC 9175; the server's Appendix B.1.2 recovery arrives so, inside OSCORE) is answered with
+ * the request again, Echo included, for requests and observations alike.
+ *
  * Leaves out: the message layer (exchanges.ts: slots, tokens, NSTART, retransmission,
- * matching) and option encoding (options.ts).
+ * matching) and option encoding (options.ts); OSCORE for multicast (Group OSCORE).
  */
 import { CODE_UNAUTHORIZED } from "../constants.js";
 import { CoapError } from "../errors.js";
@@ -18,7 +23,7 @@ import { blockMore } from "../block/option.js";
 import { fetchRest, requestBlockwise, type BlockContext } from "./blockwise.js";
 import type { ClientExchanges } from "./exchanges.js";
 import { Observation, type EndHandler, type NotificationHandler } from "./observation.js";
-import { prepareRequest, type EncodedRequest, type RequestOptions } from "./options.js";
+import { prepareRequest, requestUri, type EncodedRequest, type RequestOptions } from "./options.js";
 import { ClientResponse } from "./response.js";
 
 /** Requests answered 4.01 + Echo are sent at most this many times (RFC 9175 §2.3; see #exchangeEcho). */
@@ -52,7 +57,7 @@ export class Client {
 	request(options: RequestOptions): Promise<ClientResponse> {
 		let r: EncodedRequest;
 		try {
-			r = prepareRequest(options, this.#core.tuning.requestTimeoutMs);
+			r = this.#security(prepareRequest(options, this.#core.tuning.requestTimeoutMs), options);
 		} catch (e) {
 			if (e instanceof CoapError) return Promise.reject(e);
 			throw e;
@@ -65,7 +70,7 @@ export class Client {
 	observe(options: RequestOptions, onNotification: NotificationHandler, onEnd?: EndHandler): Observation {
 		let r: EncodedRequest;
 		try {
-			r = prepareRequest({ ...options, options: [...(options.options ?? []), [OPT_OBSERVE, 0]] }, this.#core.tuning.requestTimeoutMs);
+			r = this.#security(prepareRequest({ ...options, options: [...(options.options ?? []), [OPT_OBSERVE, 0]] }, this.#core.tuning.requestTimeoutMs), options);
 		} catch (e) {
 			if (!(e instanceof CoapError)) throw e; // local misuse throws at the call
 			// A URI the stack cannot use is an outcome, as for request(): the observation ends with it.
@@ -82,6 +87,26 @@ export class Client {
 			obs.end(e);
 		}
 		return obs;
+	}
+
+	/**
+	 * RFC 8613: the security context of request `r`: RequestOptions.oscore when given (null:
+	 * unprotected), else the endpoint's credentials pattern that matches the request's URI.
+	 * @throws RangeError for a context on an endpoint without OSCORE; TypeError for a value
+	 *   that is not a SecurityContext (local misuse).
+	 */
+	#security(r: EncodedRequest, options: RequestOptions): EncodedRequest {
+		const layer = this.#core.oscore;
+		if (options.oscore !== undefined) {
+			const c = options.oscore as unknown;
+			if (c === null) return r;
+			if (typeof c !== "object" || !((c as { senderId?: unknown }).senderId instanceof Uint8Array)) throw new TypeError("oscore must be a SecurityContext or null");
+			if (layer === null) throw new RangeError("oscore: this endpoint has no OSCORE (limits.oscoreContexts is 0)");
+			return r;
+		}
+		if (layer === null || layer.credentials.size === 0) return r;
+		r.security = layer.credentials.find(requestUri(r), r.port === 5683 ? requestUri(r, true) : "");
+		return r;
 	}
 
 	/**
@@ -123,6 +148,7 @@ export class Client {
 			if (e instanceof CoapError) return Promise.reject(e); // as request(): a bad URI rejects
 			throw e;
 		}
+		r.security = null; // Group OSCORE is not supported: group requests go unprotected
 		return new Promise<number>((resolve) => {
 			const slot = this.#exchanges.begin(r, null, null, null);
 			slot.onMulticastResponse = onResponse;
@@ -151,19 +177,14 @@ export class Client {
 				slot.cancelled = (e) => { before?.(e); resolve(e); };
 				return;
 			}
-			const r = obs.request!;
+			const r = slot.request!;
 			const options = r.options.map((o): [number, typeof o[1]] => (o[0] === OPT_OBSERVE ? [OPT_OBSERVE, 1] : o));
-			const length = this.#exchanges.encodeInto(slot, { ...r, options, confirmable: true });
-			if (length < 0) {
-				this.#exchanges.finish(slot, null, null);
-				resolve(null);
-				return;
-			}
-			slot.length = length;
+			slot.request = { ...r, options, confirmable: true };
 			slot.confirmable = true;
 			slot.cancelling = true;
 			slot.cancelled = resolve;
-			this.#exchanges.resend(slot, this.#core.ports.clock.now());
+			// A new request (a new Partial IV when protected); one that cannot be written ends the observation.
+			this.#exchanges.resend(slot, this.#core.ports.clock.now(), true);
 		});
 	}
 
@@ -171,6 +192,8 @@ export class Client {
 	onResponse(st: number, address: string, port: number): void {
 		const slot = this.#exchanges.match(st, address, port);
 		if (slot === undefined) return;
+		// RFC 8613 §8.4: a protected request's response is verified before anything reads it.
+		if (slot.security !== null && !this.#exchanges.unprotect(slot, address, port)) return;
 		const v = this.#core.view;
 		if (slot.observation !== null) this.#onNotification(slot, address, port);
 		else if (slot.onMulticastResponse !== null) {
@@ -186,11 +209,25 @@ export class Client {
 		const obs = slot.observation!;
 		const now = core.ports.clock.now();
 		if (slot.cancelling) {
+			obs.cancelResponse = new ClientResponse(v, address, port);
 			this.#exchanges.finish(slot, null, null); // the answer to Observe=1 (or a last notification)
 			return;
 		}
 		const response = new ClientResponse(v, address, port);
 		const seqAt = v.find(OPT_OBSERVE);
+		if (!obs.started && v.code === CODE_UNAUTHORIZED && seqAt < 0) {
+			// RFC 9175 §2.3 (and RFC 8613 B.1.2): the registration again, with the Echo value.
+			const echo = response.option(OPT_ECHO);
+			const r = slot.request!;
+			if (echo !== undefined && !r.options.some((o) => o[0] === OPT_ECHO)) {
+				const options = r.options.slice();
+				options.push([OPT_ECHO, echo]);
+				options.sort((a, b) => a[0] - b[0]);
+				slot.request = { ...r, options };
+				this.#exchanges.resend(slot, now, true);
+				return;
+			}
+		}
 		if (seqAt < 0 || v.code >> 5 !== 2) {
 			// §3.2: no Observe option (not observable, or no room), or §3.2 an error: final.
 			this.#exchanges.finish(slot, response, null);

@@ -6,10 +6,15 @@
  * duplicate CON responses acknowledged again (§4.5). A finished slot settles its caller last,
  * once the tables are consistent.
  *
+ * OSCORE (RFC 8613): a request with a security context is written plain into the OSCORE
+ * layer's scratch and protected into its slot (§8.1), so retransmissions repeat the same
+ * bytes; a renewal, a deregistration or a B.2 retry is protected anew (a new Partial IV). A
+ * response matched to such a request is verified here (§8.4) before anything reads it.
+ *
  * Leaves out: what the application asks (client.ts: request, observe, multicast) and what a
  * matched response means to it (delivery, notifications, block-wise).
  */
-import { TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST } from "../constants.js";
+import { TYPE_ACK, TYPE_CON, TYPE_NON, TYPE_RST, codeName } from "../constants.js";
 import { CoapError, E_TOO_MANY_OPTIONS } from "../errors.js";
 import type { PeerUnreachable } from "../host.js";
 import type { Core } from "../messaging/core.js";
@@ -17,8 +22,11 @@ import { DUP_EMPTY_ACK, DUP_RESET } from "../messaging/dedup.js";
 import { ClientSlot, SLOT_FREE, SLOT_OBSERVING, SLOT_QUEUED, SLOT_WAIT_ACK, SLOT_WAIT_RESPONSE } from "../messaging/slots.js";
 import type { Observation } from "./observation.js";
 import { writeRequestBody, type EncodedRequest } from "./options.js";
-import { optionName } from "../options.js";
+import { OPT_OSCORE, isCritical, isKnownOption, optionName } from "../options.js";
+import { E_OSCORE_B2_RETRY, E_OSCORE_DECRYPT, E_OSCORE_NOT_PROTECTED, E_OSCORE_OVERFLOW, E_OSCORE_STALE_NOTIFICATION, oscoreStatusName } from "../oscore/status.js";
+import { utf8Decode } from "../wire/utf8.js";
 import { ClientResponse } from "./response.js";
+import type { MessageView } from "../wire/view.js";
 
 export class ClientExchanges {
 	readonly #core: Core;
@@ -45,8 +53,11 @@ export class ClientExchanges {
 			throw new CoapError("COAP_CAPACITY", "token " + hex(r.token) + " is in use by another outstanding request");
 		}
 		slot.mid = core.nextMid();
+		slot.security = r.security;
+		slot.binding.clear();
 		const length = this.encodeInto(slot, r);
-		if (length < 0) throw new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + core.limits.maxMessageSize);
+		if (length < 0) throw this.#encodeError(length);
+		slot.request = r;
 		slot.generation++;
 		slot.observation = observation;
 		slot.expectResponse = r.expectResponse;
@@ -73,22 +84,57 @@ export class ClientExchanges {
 		return slot;
 	}
 
-	/** Encodes request `r` with the slot's token and MID into the slot's buffer; the length or -1. */
+	/**
+	 * Encodes request `r` with the slot's token and MID into the slot's buffer, protected with
+	 * slot.security when it has one (RFC 8613 §8.1: a new Partial IV, the binding filled; the
+	 * count of notifications accepted so far is kept, so a renewed observation's rebuilt
+	 * Observe numbers go on growing). Returns the length, -1 when it does not fit, or an
+	 * E_OSCORE_* status.
+	 */
 	encodeInto(slot: ClientSlot, r: EncodedRequest): number {
-		const w = this.#core.slotWriter;
-		w.buf = slot.buf;
+		const core = this.#core;
+		const oscore = slot.security === null ? null : core.oscore;
+		const w = oscore === null ? core.slotWriter : oscore.plainWriter;
+		if (oscore === null) w.buf = slot.buf;
 		w.header(r.confirmable ? TYPE_CON : TYPE_NON, r.method, slot.mid, slot.token, 0, slot.tokenLength);
 		writeRequestBody(w, r);
-		const length = w.finish();
-		w.buf = this.#core.tx;
+		let length = w.finish();
+		if (oscore !== null && length >= 0) {
+			const sw = core.slotWriter;
+			sw.buf = slot.buf;
+			const accepted = slot.binding.notifications;
+			length = oscore.sealRequest(sw, slot.security!, slot.binding, length);
+			slot.binding.notifications = accepted;
+		}
+		core.slotWriter.buf = core.tx;
 		return length;
 	}
 
-	/** Sends the slot's message again with a new MID (an observation's renewal or deregistration). */
-	resend(slot: ClientSlot, now: number): void {
+	/** The CoapError for an encodeInto failure. */
+	#encodeError(status: number): CoapError {
+		if (status === -1 || status === E_OSCORE_OVERFLOW) return new CoapError("COAP_OVERFLOW", "request does not fit maxMessageSize " + this.#core.limits.maxMessageSize + (status === -1 ? "" : " once protected with OSCORE"));
+		const name = oscoreStatusName(status);
+		return new CoapError("COAP_OSCORE", "the request cannot be protected with OSCORE (" + name + ")", { status: name, response: null });
+	}
+
+	/**
+	 * Sends the slot's request again with a new MID: an observation's renewal or deregistration
+	 * (`encode`: slot.request changed), or a B.2 retry. A protected request is protected anew
+	 * (RFC 8613 §7.4: the server would refuse the old Partial IV as a replay).
+	 */
+	resend(slot: ClientSlot, now: number, encode = false): void {
 		slot.mid = this.#core.nextMid();
-		slot.buf[2] = slot.mid >> 8;
-		slot.buf[3] = slot.mid & 0xff;
+		if (encode || slot.security !== null) {
+			const length = this.encodeInto(slot, slot.request!);
+			if (length < 0) {
+				this.finish(slot, null, this.#encodeError(length));
+				return;
+			}
+			slot.length = length;
+		} else {
+			slot.buf[2] = slot.mid >> 8;
+			slot.buf[3] = slot.mid & 0xff;
+		}
 		slot.retransmits = 0;
 		slot.state = SLOT_QUEUED;
 		slot.giveUpAt = slot.retransmitAt = -1;
@@ -279,7 +325,7 @@ export class ClientExchanges {
 			}
 			const e = core.dedup.insert(address, port, v.mid, now, core.exchangeLifetime);
 			// §5.4.1: unrecognised critical options in a CON response → reject it.
-			if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
+			if (slot === undefined || st < 0 || badCritical(v, slot) >= 0) {
 				core.dedup.setState(e, DUP_RESET);
 				core.sendEmpty(TYPE_RST, v.mid, address, port);
 				if (slot !== undefined) this.#unreadable(slot, st);
@@ -287,7 +333,7 @@ export class ClientExchanges {
 			}
 			core.dedup.setState(e, DUP_EMPTY_ACK);
 			core.sendEmpty(TYPE_ACK, v.mid, address, port);
-		} else if (slot === undefined || st < 0 || v.firstBadCritical() >= 0) {
+		} else if (slot === undefined || st < 0 || badCritical(v, slot) >= 0) {
 			// §5.3.2: a NON response nobody waits for may be rejected with Reset.
 			if (type === TYPE_NON) core.sendEmpty(TYPE_RST, v.mid, address, port);
 			if (slot !== undefined) this.#unreadable(slot, st);
@@ -310,8 +356,50 @@ export class ClientExchanges {
 			return;
 		}
 		if (st < 0) return;
-		const bad = core.view.firstBadCritical();
+		const bad = badCritical(core.view, slot);
 		slot.rejected = "a response with the unrecognised critical option " + optionName(core.view.optNumber[bad]!) + " was rejected (RFC 7252 §5.4.1)";
+	}
+
+	/**
+	 * RFC 8613 §8.4: verifies the response in the core's view to `slot`'s protected request and
+	 * leaves the view parsed over the plain response. True when it may be processed. Otherwise
+	 * it was handled here: a stale or replayed notification is dropped (§7.4.1); a B.2 response
+	 * sends the request again under the renewed context (Appendix B.2 step 3); a response that
+	 * is not protected or fails verification ends the request with COAP_OSCORE (never delivered
+	 * as a response, §8.4), or, for an observation that already delivered, is dropped (an error
+	 * in one notification does not end the observation) and named if the observation times out.
+	 */
+	unprotect(slot: ClientSlot, address: string, port: number): boolean {
+		const core = this.#core;
+		const v = core.view;
+		const st = core.oscore!.unprotectResponse(v, slot.binding);
+		if (st === 0) {
+			// §5.4.1 for the Inner options now visible: an unrecognised critical one → rejected.
+			if (v.firstBadCritical() < 0) return true;
+			this.#unreadable(slot, 0);
+			return false;
+		}
+		if (st === E_TOO_MANY_OPTIONS) {
+			this.#unreadable(slot, st);
+			return false;
+		}
+		if (st === E_OSCORE_STALE_NOTIFICATION) return false;
+		if (st === E_OSCORE_B2_RETRY) {
+			this.resend(slot, core.ports.clock.now());
+			return false;
+		}
+		const name = oscoreStatusName(st);
+		const plain = st === E_OSCORE_NOT_PROTECTED;
+		const response = plain ? new ClientResponse(v, address, port) : null;
+		const what = plain
+			? "the server answered " + codeName(v.code) + " without OSCORE protection" + (v.payloadLength > 0 ? ": " + utf8Decode(v.bytes, v.payloadOffset, v.payloadLength) : "")
+			: "a response failed OSCORE verification (" + (st === E_OSCORE_DECRYPT ? "decryption failed" : name) + ")";
+		if (slot.observation !== null && slot.observation.started && !slot.cancelling) {
+			slot.rejected = what + " (RFC 8613 §8.4)";
+			return false;
+		}
+		this.finish(slot, null, new CoapError("COAP_OSCORE", what, { status: name, response }));
+		return false;
 	}
 
 	/**
@@ -377,6 +465,20 @@ export class ClientExchanges {
 			if (s.state !== SLOT_FREE) this.finish(s, null, new CoapError("COAP_CLOSED", "endpoint closed"), false);
 		}
 	}
+}
+
+/**
+ * §5.4.1: the first unrecognised critical option of a response to `slot`'s request, or -1.
+ * The OSCORE option is understood when the request was protected (verification follows).
+ */
+function badCritical(v: MessageView, slot: ClientSlot | undefined): number {
+	if (slot === undefined || slot.security === null) return v.firstBadCritical();
+	for (let i = 0; i < v.optionCount; i++) {
+		const num = v.optNumber[i]!;
+		if (num === OPT_OSCORE && v.optFlags[i] === 0) continue;
+		if (isCritical(num) && (v.optFlags[i] !== 0 || !isKnownOption(num))) return i;
+	}
+	return -1;
 }
 
 function hex(b: Uint8Array): string {

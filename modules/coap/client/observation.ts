@@ -29,6 +29,8 @@ export class Observation {
 	readonly #onEnd: EndHandler | undefined;
 	/** Set by the endpoint: sends the deregistration. */
 	cancelHook: (() => Promise<CoapError | null>) | null = null;
+	/** The server's answer to the deregistration sent by cancel() (RFC 7641 §3.6), once it came; else null. */
+	cancelResponse: ClientResponse | null = null;
 
 	/** An observation that ended before it began (a URI the stack cannot use): `first` rejects with `error`. */
 	static failed(error: CoapError, onNotification: NotificationHandler, onEnd?: EndHandler): Observation {

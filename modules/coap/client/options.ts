@@ -7,8 +7,10 @@ import { CODE_GET, parseCode } from "../constants.js";
 import { CoapError } from "../errors.js";
 import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_ECHO, OPT_NO_RESPONSE, OPT_URI_HOST, OPT_URI_PATH, OPT_URI_PORT, OPT_URI_QUERY } from "../options.js";
 import { normalizeAddress } from "../uri/address.js";
-import { parseCoapUri } from "../uri/uri.js";
+import { composeCoapUri, parseCoapUri } from "../uri/uri.js";
+import { utf8Decode } from "../wire/utf8.js";
 import type { MessageWriter } from "../wire/writer.js";
+import type { SecurityContext } from "../oscore/context.js";
 import { COAP_PORT } from "../constants.js";
 
 export type OptionValue = Uint8Array | string | number;
@@ -56,6 +58,11 @@ export interface RequestOptions {
 	 * and the total when known (Size1/Size2), else -1. `sending` is true for Block1.
 	 */
 	onProgress?: (bytes: number, total: number, sending: boolean) => void;
+	/**
+	 * OSCORE (RFC 8613): the security context to protect this request with, or null to send it
+	 * unprotected; absent, the endpoint's credentials pick one by the request's URI.
+	 */
+	oscore?: SecurityContext | null;
 }
 
 /** A request reduced to what goes on the wire. */
@@ -73,6 +80,8 @@ export interface EncodedRequest {
 	expectResponse: boolean;
 	/** The token asked for, or null for a random one. */
 	token: Uint8Array | null;
+	/** RFC 8613: the context protecting the request, null for none (client.ts resolves it). */
+	security: SecurityContext | null;
 	onProgress: ((bytes: number, total: number, sending: boolean) => void) | undefined;
 }
 
@@ -148,8 +157,32 @@ export function prepareRequest(o: RequestOptions, defaultTimeoutMs: number): Enc
 		blockSzx,
 		expectResponse,
 		token: o.token === undefined ? null : o.token.slice(),
+		security: o.oscore ?? null,
 		onProgress: o.onProgress,
 	};
+}
+
+/**
+ * The URI a request is for, as composeCoapUri writes it (uri/uri.ts): Uri-Host or the
+ * destination address, Uri-Port or the destination port, path and query. With `explicitPort`
+ * the port is written even when it is 5683 (to match credentials patterns that name it).
+ */
+export function requestUri(r: EncodedRequest, explicitPort = false): string {
+	let host = r.address;
+	let port = r.port;
+	const path: string[] = [];
+	const query: string[] = [];
+	for (const [n, v] of r.options) {
+		const text = typeof v === "string" ? v : typeof v === "number" ? String(v) : utf8Decode(v);
+		if (n === OPT_URI_HOST) host = text;
+		else if (n === OPT_URI_PORT && typeof v === "number") port = v;
+		else if (n === OPT_URI_PATH) path.push(text);
+		else if (n === OPT_URI_QUERY) query.push(text);
+	}
+	const uri = composeCoapUri(host, port, path, query);
+	if (!explicitPort || port !== COAP_PORT) return uri;
+	const at = uri.indexOf("/", 7);
+	return uri.slice(0, at) + ":" + COAP_PORT + uri.slice(at);
 }
 
 /** Writes options and payload of `r` after a header already written by the caller. */

@@ -5,8 +5,9 @@
  *
  * Holds the ports, limits and tuning, the counters, the receive view, the transmit buffer and
  * its writers, the dedup table (RFC 7252 §4.5), the client and server exchange slots, the
- * WirePlan, the block transfer pool, the observer table, the Echo guard, Message IDs (§4.4),
- * sending, and the one timer, re-armed to the earliest slot deadline.
+ * WirePlan, the block transfer pool, the observer table, the Echo guard, the OSCORE layer
+ * (RFC 8613; null when limits.oscoreContexts is 0), Message IDs (§4.4), sending, and the one
+ * timer, re-armed to the earliest slot deadline.
  *
  * Memory: every buffer and slot is allocated here, in the constructor, from `Limits`; the
  * receive and send paths reuse them.
@@ -24,6 +25,7 @@ import { szxFor } from "../block/option.js";
 import { TransferPool } from "../block/transfers.js";
 import { AddressNormalizer } from "../uri/address.js";
 import { ObserverTable } from "../observe/registry.js";
+import { OscoreLayer } from "../oscore/layer.js";
 import { CoapRequest } from "../server/request.js";
 import { ResponseBuilder, WirePlan } from "../server/response.js";
 import { DEFAULT_LIMITS, DEFAULT_TUNING, checkLimits, checkTuning, exchangeLifetime, nonLifetime, type Limits, type Tuning } from "../tuning.js";
@@ -65,6 +67,8 @@ export class Core {
 	readonly addresses = new AddressNormalizer();
 	readonly amplificationLimit: boolean;
 	readonly multicast: boolean;
+	/** RFC 8613 OSCORE: contexts, working storage, the seams (null: the endpoint does not speak OSCORE). */
+	readonly oscore: OscoreLayer | null;
 	/** RFC 7641 §4.4: the Observe sequence, one 24-bit counter for all notifications. */
 	observeSeq = 0;
 	#mid = 0;
@@ -112,6 +116,12 @@ export class Core {
 		this.echo = new EchoGuard(options.ports.random, options.echo?.verifiedPeers ?? 8, options.echo?.freshnessMs ?? 10000);
 		this.amplificationLimit = options.echo?.amplificationLimit === true;
 		this.multicast = options.multicast !== undefined;
+		this.oscore = limits.oscoreContexts === 0 ? null : new OscoreLayer({
+			contexts: limits.oscoreContexts,
+			maxMessageSize: m,
+			maxOptions: limits.maxOptions,
+			random: options.oscore?.b2 === true ? options.ports.random : null,
+		});
 	}
 
 	nextMid(): number {

@@ -5,10 +5,13 @@
  * event for an earlier use (a timer, a promise settling) is recognised and ignored.
  */
 import type { Observation } from "../client/observation.js";
+import type { EncodedRequest } from "../client/options.js";
 import type { ClientResponse } from "../client/response.js";
 import type { Transfer } from "../block/transfers.js";
 import type { CoapError } from "../errors.js";
 import type { Observer } from "../observe/registry.js";
+import { RequestBinding } from "../oscore/binding.js";
+import type { SecurityContext } from "../oscore/context.js";
 import type { Resource } from "../server/router.js";
 import { CoapRequest } from "../server/request.js";
 import { ResponseBuilder } from "../server/response.js";
@@ -85,6 +88,12 @@ export class ClientSlot extends Slot {
 	/** Promise settlement for the request() call using this slot. */
 	resolve: ((r: ClientResponse) => void) | null = null;
 	reject: ((e: CoapError) => void) | null = null;
+	/** The request as encoded last (renewals, deregistrations and OSCORE re-protection start from it). */
+	request: EncodedRequest | null = null;
+	/** RFC 8613: the context the request is protected with, null for a plain request. */
+	security: SecurityContext | null = null;
+	/** RFC 8613 §8: the request's association with its responses (Partial IV, notification order). */
+	readonly binding = new RequestBinding();
 }
 
 export class ServerSlot extends Slot {

@@ -7,6 +7,9 @@
  * while the endpoint is answering a request waits until that answer is sent (the send-side
  * state is shared); a Reset to a NON notification ends the observation (§3.6).
  *
+ * A notification to an observation registered with OSCORE is protected by the writer with the
+ * observer's binding, with a Partial IV of its own (RFC 8613 §4.1.3.5.2, §8.3).
+ *
  * Leaves out: registration (server/responder.ts, RFC 7641 §4.1), the observer table
  * (registry.ts) and the retransmission of CON notifications (server/exchanges.ts).
  */
@@ -186,7 +189,7 @@ export class Notifier {
 		if (con) {
 			const w = core.slotWriter;
 			w.buf = slot!.buf;
-			const length = this.#writer.write(w, TYPE_CON, mid, v, res);
+			const length = this.#writer.write(w, TYPE_CON, mid, o.req, res);
 			w.buf = core.tx;
 			const s = slot!;
 			if (fresh) {
@@ -209,7 +212,7 @@ export class Notifier {
 			core.send(s.buf, length, o.address, o.port);
 			core.rearm();
 		} else {
-			const length = this.#writer.write(core.writer, TYPE_NON, mid, v, res);
+			const length = this.#writer.write(core.writer, TYPE_NON, mid, o.req, res);
 			o.sinceCon++;
 			core.send(core.tx, length, o.address, o.port);
 		}

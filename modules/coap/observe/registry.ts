@@ -5,7 +5,13 @@
  * one and when that was (§4.5: a CON at least every `conEvery` notifications and every
  * 24 hours). A full table, or a request larger than `requestSize`, means the request is
  * served without Observe (§4.1 allows that).
+ *
+ * OSCORE (RFC 8613 §4.1.3.5): an observer keeps the registration's RequestBinding (context and
+ * Partial IV: every notification is bound to the registering request, §8.3), and is found only
+ * by requests protected with the same context (a plain request cannot cancel or take over a
+ * protected observation).
  */
+import { RequestBinding } from "../oscore/binding.js";
 import { CoapRequest } from "../server/request.js";
 import { ResponseBuilder } from "../server/response.js";
 import type { Resource } from "../server/router.js";
@@ -43,7 +49,7 @@ export class Observer {
 		this.request = new Uint8Array(requestSize);
 		this.#maxOptions = maxOptions;
 		this.view = new MessageView(maxOptions);
-		this.req = new CoapRequest(this.view);
+		this.req = new CoapRequest(this.view, new RequestBinding());
 	}
 
 	/**
@@ -58,7 +64,8 @@ export class Observer {
 		this.busy = false;
 		this.busyUntil = -1;
 		this.view = new MessageView(this.#maxOptions);
-		this.req = new CoapRequest(this.view);
+		// The binding stays: the observation goes on, protected as before.
+		this.req = new CoapRequest(this.view, this.req.binding);
 		this.res = new ResponseBuilder();
 	}
 }
@@ -72,10 +79,12 @@ export class ObserverTable {
 		this.observers = list;
 	}
 
-	/** The observer for this peer and the token of request view `v`, or undefined. */
-	find(address: string, port: number, v: MessageView): Observer | undefined {
+	/** The observer for this peer, the token of request `req` and its security context, or undefined. */
+	find(address: string, port: number, req: CoapRequest): Observer | undefined {
+		const v = req.view;
+		const security = req.binding.context;
 		for (const o of this.observers) {
-			if (!o.inUse || o.port !== port || o.address !== address) continue;
+			if (!o.inUse || o.port !== port || o.address !== address || o.req.binding.context !== security) continue;
 			// The token sits right after the 4-byte header in the stored request.
 			const tkl = o.request[0]! & 0x0f;
 			if (v.tokenEquals(o.request, 4, tkl)) return o;
@@ -84,17 +93,22 @@ export class ObserverTable {
 	}
 
 	/**
-	 * Registers (or refreshes) an observation of `resource` by the request in `v`; undefined
-	 * when the table is full or the request does not fit `requestSize`.
+	 * Registers (or refreshes) an observation of `resource` by request `req`; undefined when
+	 * the table is full or the request does not fit `requestSize`.
 	 */
-	add(address: string, port: number, v: MessageView, resource: Resource, now: number): Observer | undefined {
-		let o = this.find(address, port, v);
+	add(address: string, port: number, req: CoapRequest, resource: Resource, now: number): Observer | undefined {
+		const v = req.view;
+		let o = this.find(address, port, req);
 		if (o === undefined) for (const x of this.observers) if (!x.inUse) { o = x; break; }
 		if (o === undefined || v.length > o.request.length) return undefined;
 		// A re-registration while a notification handler hangs starts afresh (that run is dropped).
 		if (o.busy) o.abandonRun();
 		o.request.set(v.bytes.subarray(0, v.length));
 		o.requestLength = v.length;
+		// RFC 8613 §8.3: the first response uses the registration's nonce (the request's own
+		// binding does that); every notification takes a new Partial IV (§4.1.3.5.2).
+		o.req.binding.copyFrom(req.binding);
+		o.req.binding.nonceAvailable = false;
 		if (!o.inUse || o.resource !== resource) {
 			o.generation++;
 			o.sinceCon = 0;
@@ -110,6 +124,7 @@ export class ObserverTable {
 
 	remove(o: Observer): void {
 		o.abandonRun();
+		o.req.binding.clear();
 		o.inUse = false;
 		o.resource = null;
 		o.generation++;

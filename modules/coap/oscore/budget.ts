@@ -16,8 +16,11 @@
  */
 import { AEAD_NONCE_LENGTH } from "./aead.js";
 import { BINDING_BYTES } from "./binding.js";
-import { CONTEXT_FIELDS_BYTES, SEQUENCE_STATE_BYTES } from "./context.js";
+import { B2_NONCE_LENGTH, CONTEXT_FIELDS_BYTES, MAX_ID_CONTEXT_LENGTH, SEQUENCE_STATE_BYTES } from "./context.js";
 import { OSCORE_WORKING_BYTES } from "./oscore.js";
+
+/** Bytes a MessageView holds per option it can index (number, offset, length: 2 each; flags 1), as tuning.ts counts. */
+export const VIEW_OPTION_BYTES = 2 + 2 + 2 + 1;
 
 /** AesCcm.stateBytes: expanded AES-128 key (44 words), 16-byte staging block, 8 scalar fields. */
 export const AES_CCM_STATE_BYTES = 44 * 4 + 16 + 8 * 8;
@@ -42,6 +45,9 @@ export interface OscoreBudgetConfig {
 	readonly aeadStateBytes?: number;
 	/** Extra message buffers of maxMessageSize (default 1). */
 	readonly messageBuffers?: number;
+	/** Message views the OSCORE layer parses plain messages with (default 1), of maxOptions options each. */
+	readonly views?: number;
+	readonly maxOptions?: number;
 }
 
 /** Bytes one security context holds with these parameters. */
@@ -56,7 +62,7 @@ export function oscoreBudget(c: OscoreBudgetConfig): { total: number; perContext
 	const perContext = contextBytes(c);
 	const parts: Record<string, number> = {
 		oscoreContexts: c.contexts * perContext,
-		oscoreWorking: OSCORE_WORKING_BYTES,
+		oscoreWorking: OSCORE_WORKING_BYTES + (c.views ?? 1) * (c.maxOptions ?? 24) * VIEW_OPTION_BYTES,
 		oscoreMessageBuffer: (c.messageBuffers ?? 1) * c.maxMessageSize,
 		oscoreBindings: c.bindings * BINDING_BYTES,
 	};
@@ -64,3 +70,6 @@ export function oscoreBudget(c: OscoreBudgetConfig): { total: number; perContext
 	for (const k in parts) total += parts[k]!;
 	return { total, perContext, parts };
 }
+
+/** Working storage Appendix B.2 adds when enabled: the ID Context scratch and two pending R2 values with their contexts. */
+export const B2_WORKING_BYTES = MAX_ID_CONTEXT_LENGTH + 2 * (B2_NONCE_LENGTH + 8);

@@ -61,6 +61,11 @@ export interface SecurityContextParams {
 	 * for a context used for the first time.
 	 */
 	readonly replayWindowUnknown?: boolean;
+	/**
+	 * A name for the context (e.g. the ":name" label of a credentials file): what a resource
+	 * handler sees as `request.oscore.label`. Default "".
+	 */
+	readonly label?: string;
 }
 
 /** Largest ID Context this implementation accepts (§6.1: its length is one byte). */
@@ -71,6 +76,8 @@ export const B2_NONCE_LENGTH = 8;
 export const B2_ID_CONTEXT_ROOM = 4 * B2_NONCE_LENGTH;
 
 export class SecurityContext {
+	/** The name given at construction (SecurityContextParams.label), "" by default. */
+	readonly label: string;
 	/** Sender ID (exactly its length). */
 	readonly senderId: Uint8Array;
 	/** Recipient ID (exactly its length). */
@@ -118,6 +125,8 @@ export class SecurityContext {
 		const cap = params.maxIdContextLength ?? Math.max(idc === null ? 0 : idc.length, b2 ? B2_ID_CONTEXT_ROOM : 0);
 		if (!(Number.isInteger(cap) && cap >= 0 && cap <= MAX_ID_CONTEXT_LENGTH)) throw new RangeError("maxIdContextLength must be 0..255, got " + cap);
 		if (idc !== null && idc.length > cap) throw new RangeError("idContext is " + idc.length + " bytes, longer than maxIdContextLength " + cap);
+		if (params.label !== undefined && typeof params.label !== "string") throw new TypeError("security context label must be a string");
+		this.label = params.label ?? "";
 		this.#crypto = crypto;
 		this.#masterSecret = Uint8Array.from(params.masterSecret);
 		this.#masterSalt = params.masterSalt == null ? new Uint8Array(0) : Uint8Array.from(params.masterSalt);
@@ -182,6 +191,7 @@ export class SecurityContext {
 			recipientId: this.recipientId,
 			idContext: idContext.subarray(offset, offset + length),
 			maxIdContextLength: Math.max(length, B2_ID_CONTEXT_ROOM),
+			label: this.label,
 		}, this.#crypto);
 	}
 

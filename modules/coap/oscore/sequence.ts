@@ -12,6 +12,10 @@
  * evenly divisible by K"; storing the first number used after a boot as well is what keeps
  * repeated crashes safe.) A failed store means the number is not used: E_OSCORE_SEQUENCE_STORE.
  *
+ * A context that finds nothing stored stores its start value at once: every later start then
+ * counts as a reboot (`restored`), whose replay window is unknown (B.1.2), also for a context
+ * that never used a sequence number of its own.
+ *
  * The stored value is the decimal text of SSN1 (readable in a file; at most 13 ASCII digits).
  * Leaves out: growing K over time (aiocoap's variant); wear levelling is the store's business.
  */
@@ -53,7 +57,8 @@ export class SenderSequence {
 	 *   `initial` with every construction: only safe for a context derived fresh each time)
 	 * @param initial the first number to use when nothing is stored (default 0)
 	 * @throws RangeError for a bad K, F or initial value, or a stored value that is not a
-	 *   decimal number below 2^40 (a corrupt store must not silently restart at 0)
+	 *   decimal number below 2^40 (a corrupt store must not silently restart at 0); what the
+	 *   store throws when nothing was stored and the start value cannot be written
 	 */
 	constructor(persistence: SequencePersistence | null, initial = 0) {
 		if (!(Number.isInteger(initial) && initial >= 0 && initial <= MAX_SEQUENCE)) throw new RangeError("initial sequence number must be 0..2^40-1, got " + initial);
@@ -78,6 +83,15 @@ export class SenderSequence {
 			}
 		}
 		this.restored = restored;
+		if (this.#store !== null && !restored) {
+			// A context seen for the first time is in use from now on: store its start, so that a
+			// later start knows it ran before, and that its replay window is lost (Appendix
+			// B.1.2), even if it never sent a message with a sequence number of its own (a server
+			// that only answers with its clients' nonces). A store that cannot be written fails the
+			// construction here, rather than the first message.
+			this.#store.write(this.#key, this.#io, writeDecimal(this.#io, initial));
+			this.#stored = initial;
+		}
 	}
 
 	/** The number the next call to next() returns (nothing is reserved). */

@@ -5,8 +5,12 @@
  * with Size1 (§2.9.3, §4); later Block2 blocks of a response whose body was kept (§2.6) are
  * served from it without running the handler again.
  *
+ * With OSCORE these are Inner Block options (RFC 8613 §4.1.3.4.1): the blocks arrive here
+ * decrypted, and a transfer is kept apart by the security context its blocks came with.
+ *
  * Leaves out: Block2 slicing and keeping bodies (writer.ts); BERT (SZX 7 is answered 4.00:
- * BERT is for reliable transports only).
+ * BERT is for reliable transports only); Outer Block options (RFC 8613 §4.1.3.4.2: refused
+ * with 4.02 before they get here, oscore/status.ts).
  */
 import { TYPE_ACK, TYPE_CON, TYPE_NON, CODE_BAD_REQUEST, CODE_CONTINUE, CODE_REQUEST_ENTITY_INCOMPLETE, CODE_REQUEST_ENTITY_TOO_LARGE, CODE_SERVICE_UNAVAILABLE } from "../constants.js";
 import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from "../block/option.js";
@@ -33,7 +37,9 @@ export class ServerBlocks {
 		const core = this.#core;
 		const responder = this.#responder;
 		const transfers = core.transfers;
-		const v = core.view;
+		const req = core.request;
+		const v = req.view;
+		const security = req.binding.context; // RFC 8613: a protected transfer takes only protected blocks
 		const res = core.response;
 		const plan = core.plan;
 		const now = core.ports.clock.now();
@@ -57,9 +63,9 @@ export class ServerBlocks {
 			return null;
 		}
 		const key = requestKey(v, true); // RFC 9175 §3.3: Request-Tag keeps transfers apart
-		let t = transfers.find(XFER_RECEIVING, address, port, key, now);
+		let t = transfers.find(XFER_RECEIVING, address, port, key, now, security);
 		if (num === 0) {
-			t ??= transfers.allocate(XFER_RECEIVING, address, port, key, now, core.exchangeLifetime);
+			t ??= transfers.allocate(XFER_RECEIVING, address, port, key, now, core.exchangeLifetime, security);
 			if (t === undefined) {
 				core.stats.capacityRejected++;
 				responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "no block transfer slot free", address, port);
@@ -74,7 +80,7 @@ export class ServerBlocks {
 			res.reset();
 			res.code = CODE_CONTINUE;
 			core.plan.block1 = blockValue(num, true, szx);
-			this.#responder.respond(d, v, res, address, port);
+			this.#responder.respond(d, req, res, address, port);
 			return null;
 		}
 		// The final block again after the upload was finished (its reply lost, and the dedup
@@ -93,7 +99,7 @@ export class ServerBlocks {
 			res.reset();
 			res.code = CODE_CONTINUE; // §2.3: 2.31 asks for the next block
 			plan.block1 = blockValue(num, true, szx);
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
 			return null;
 		}
 		t.state = XFER_BUSY;
@@ -110,28 +116,35 @@ export class ServerBlocks {
 	 */
 	repeatFinal(d: number, address: string, port: number): boolean {
 		const core = this.#core;
-		const v = core.view;
+		const req = core.request;
+		const v = req.view;
+		const security = req.binding.context;
 		const b1 = v.uintOf(OPT_BLOCK1, -1);
 		if (b1 < 0 || !blockValid(b1) || blockMore(b1)) return false;
 		const now = core.ports.clock.now();
 		const key = requestKey(v, true);
-		const kept = core.transfers.find(XFER_SERVING, address, port, key, now);
+		const kept = core.transfers.find(XFER_SERVING, address, port, key, now, security);
 		if (kept !== undefined) {
 			core.plan.block1 = blockValue(blockNum(b1), false, blockSzx(b1));
 			this.serveKeptBlock(d, kept, address, port);
 			return true;
 		}
-		const done = core.transfers.find(XFER_DONE, address, port, key, now);
+		const done = core.transfers.find(XFER_DONE, address, port, key, now, security);
 		if (done === undefined || done.bodyLength !== blockNum(b1) * blockSize(blockSzx(b1)) + v.payloadLength) return false;
 		const con = v.type === TYPE_CON;
 		const reply = done.buf;
-		const w = core.writer;
+		// The recorded reply is the plain one; a protected request gets it protected anew
+		// (RFC 8613 §8.3: with this request's nonce), written first into the OSCORE scratch.
+		const oscore = security === null ? null : core.oscore;
+		const w = oscore === null ? core.writer : oscore.plainWriter;
+		const out = w.buf;
 		w.header(con ? TYPE_ACK : TYPE_NON, reply[1]!, con ? v.mid : core.nextMid(), v.bytes, v.tokenOffset, v.tokenLength);
 		// Options and payload of the recorded reply follow its header and token unchanged.
 		const tail = 4 + (reply[0]! & 0x0f);
-		const length = w.pos + done.length - tail;
-		if (length > core.tx.length) return false;
-		core.tx.set(reply.subarray(tail, done.length), w.pos);
+		let length = w.pos + done.length - tail;
+		if (length > out.length) return false;
+		out.set(reply.subarray(tail, done.length), w.pos);
+		if (oscore !== null) length = oscore.sealResponse(core.writer, req.binding, length);
 		core.send(core.tx, length, address, port);
 		if (con && d >= 0) core.dedup.storeReply(d, core.tx, length);
 		return true;
@@ -146,14 +159,13 @@ export class ServerBlocks {
 		res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
 		res.payload = "body larger than " + core.transfers.maxBodySize + " bytes";
 		core.plan.size1 = core.transfers.maxBodySize;
-		this.#responder.respond(d, core.view, res, address, port);
+		this.#responder.respond(d, core.request, res, address, port);
 		return null;
 	}
 
 	/** Serves Block2 number N > 0 of a kept response body (§2.6), or 4.08 if none is kept. */
 	serveKeptBlock(d: number, t: Transfer | undefined, address: string, port: number): void {
 		const core = this.#core;
-		const v = core.view;
 		const res = core.response;
 		if (t === undefined) {
 			this.#responder.replyNow(d, CODE_REQUEST_ENTITY_INCOMPLETE, "no response body kept for this request", address, port);
@@ -163,6 +175,6 @@ export class ServerBlocks {
 		res.contentFormat = t.contentFormat;
 		res.payload = t.buf.subarray(0, t.length);
 		res.etag = t.etag.subarray(0, t.etagLength);
-		this.#responder.respond(d, v, res, address, port, null, t);
+		this.#responder.respond(d, core.request, res, address, port, null, t);
 	}
 }

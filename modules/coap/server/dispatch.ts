@@ -8,6 +8,14 @@
  * (RFC 7959), and finally the resource's handler, answered at once or, when async, from a
  * server slot.
  *
+ * OSCORE (RFC 8613 §8.2) joins between duplicate detection and everything that reads the
+ * request's options: a request carrying the OSCORE option is verified and decrypted in place
+ * (oscore/layer.ts), then goes on as a plain request whose binding makes every answer to it
+ * protected (writer.ts). A request that fails verification gets the unprotected §8.2 error;
+ * one whose freshness is unknown after a reboot gets 4.01 + Echo (Appendix B.1.2); a resource
+ * with `requireOscore` answers unprotected requests 4.01 (§8.2 leaves authorization to the
+ * application; Unauthorized is what the OSCORE interop tests expect).
+ *
  * Leaves out: proxying (a request with Proxy-Uri or Proxy-Scheme gets 5.05, §5.7.2); sending
  * the answer (responder.ts) and async handlers' slots (exchanges.ts).
  */
@@ -24,10 +32,12 @@ import {
 	CODE_PROXYING_NOT_SUPPORTED,
 	CODE_REQUEST_ENTITY_TOO_LARGE,
 	CODE_SERVICE_UNAVAILABLE,
+	CODE_UNAUTHORIZED,
 	CODE_UNSUPPORTED_CONTENT_FORMAT,
 	FORMAT_LINK_FORMAT,
 	TYPE_ACK,
 	TYPE_CON,
+	TYPE_NON,
 	TYPE_RST,
 	isIdempotent,
 } from "../constants.js";
@@ -35,6 +45,8 @@ import { E_TOO_MANY_OPTIONS } from "../errors.js";
 import { blockNum, blockSzx, blockValid, blockValue } from "../block/option.js";
 import { XFER_SERVING, requestKey, rerunsForBlock2, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
+import { hasOscoreOption } from "../oscore/layer.js";
+import { isOscoreError } from "../oscore/status.js";
 import type { MessageView } from "../wire/view.js";
 import { DUP_CACHED, DUP_EMPTY_ACK, DUP_RESET, DUP_SEEN } from "../messaging/dedup.js";
 import { OPT_ACCEPT, OPT_BLOCK1, OPT_BLOCK2, OPT_CONTENT_FORMAT, OPT_IF_MATCH, OPT_IF_NONE_MATCH, OPT_OBSERVE, OPT_PROXY_SCHEME, OPT_PROXY_URI, OPT_URI_QUERY, optionName } from "../options.js";
@@ -71,6 +83,7 @@ export class Dispatcher {
 		const v = core.view;
 		core.plan.reset();
 		core.response.reset(); // its previous answer is out: ready for this request
+		core.request.binding.clear(); // unprotected until OSCORE verifies it (below)
 		responder.observeResource = null;
 		const now = core.ports.clock.now();
 		const con = v.type === TYPE_CON;
@@ -92,7 +105,9 @@ export class Dispatcher {
 			}
 			if (state === DUP_SEEN) return; // still being processed: the reply will come
 			// DUP_LOST: the reply fell out of the cache. §4.5 allows processing an idempotent
-			// request again; a non-idempotent one is not repeated: 5.03 (capacity).
+			// request again; a non-idempotent one is not repeated: 5.03 (capacity). (An OSCORE
+			// request is POST or FETCH outside: a POST gets the 5.03, unprotected; a FETCH is
+			// processed again and refused by the replay window, RFC 8613 §7.4: 4.01.)
 			if (!isIdempotent(v.code)) {
 				core.dedup.setState(d, DUP_SEEN);
 				// RFC 7959 §2.5, §2.6: a repeated final Block1 block is answered from what its
@@ -124,8 +139,39 @@ export class Dispatcher {
 			res.code = CODE_REQUEST_ENTITY_TOO_LARGE;
 			core.plan.size1 = core.limits.maxMessageSize;
 			res.payload = "request larger than " + core.limits.maxMessageSize + " bytes";
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, core.request, res, address, port);
 			return;
+		}
+		const binding = core.request.binding;
+		if (core.oscore !== null && hasOscoreOption(v)) {
+			// RFC 8613 §8.2: verify and decrypt; from here on `v` is the plain request.
+			const s = core.oscore.unprotectRequest(v, binding);
+			if (isOscoreError(s)) {
+				this.#oscoreError(d, s, address, port);
+				return;
+			}
+			if (s === E_TOO_MANY_OPTIONS) {
+				responder.replyNow(d, CODE_BAD_OPTION, "too many options (limit " + core.limits.maxOptions + ")", address, port);
+				return;
+			}
+			if (binding.renewal >= 0) {
+				// Appendix B.2 step 2: request #1 is not processed; response #1 (4.01, protected
+				// under the new context, carrying R2 as 'kid context') starts the renewal.
+				responder.replyNow(d, CODE_UNAUTHORIZED, "", address, port);
+				return;
+			}
+			if (binding.freshnessUnknown) {
+				// Appendix B.1.2: after a reboot the replay window is unknown; the first request is
+				// answered 4.01 + Echo (protected, a Partial IV of its own), the repeat with that
+				// Echo sets the window's lower limit.
+				if (!core.echo.fresh(v, address, port, now)) {
+					const res = core.response;
+					responder.askForEcho(res, address, port);
+					responder.respond(d, core.request, res, address, port);
+					return;
+				}
+				core.oscore.engine.acceptFresh(binding);
+			}
 		}
 		// §5.7.2: this endpoint is not a proxy.
 		if (v.find(OPT_PROXY_URI) >= 0 || v.find(OPT_PROXY_SCHEME) >= 0) {
@@ -144,6 +190,22 @@ export class Dispatcher {
 			return;
 		}
 		this.#dispatch(d, address, port);
+	}
+
+	/**
+	 * RFC 8613 §8.2: the request failed OSCORE verification (`status`): the unprotected error
+	 * response (4.02 Bad Option, 4.01 Unauthorized, 4.00 Bad Request, with Max-Age 0 and the
+	 * diagnostic), piggybacked for CON, NON for NON (§8.2: "MAY respond"), nothing to a group.
+	 */
+	#oscoreError(d: number, status: number, address: string, port: number): void {
+		const core = this.#core;
+		const v = core.view;
+		if (core.multicast) return;
+		const con = v.type === TYPE_CON;
+		const length = core.oscore!.errorResponse(core.writer, status, v, con ? TYPE_ACK : TYPE_NON, con ? v.mid : core.nextMid());
+		if (length <= 0) return;
+		core.send(core.tx, length, address, port);
+		if (con && d >= 0) core.dedup.storeReply(d, core.tx, length);
 	}
 
 	#dispatch(d: number, address: string, port: number): void {
@@ -166,36 +228,45 @@ export class Dispatcher {
 				// RFC 6690 §4: /.well-known/core is read with GET; any other method → 4.05 (§5.9.2.6).
 				if (v.code === CODE_GET) this.#wellKnown(router.resources);
 				else res.code = CODE_METHOD_NOT_ALLOWED;
-				responder.respond(d, v, res, address, port);
+				responder.respond(d, req, res, address, port);
 				return;
 			}
 			res.code = CODE_NOT_FOUND;
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
+			return;
+		}
+		if (resource.requireOscore && req.binding.context === null) {
+			// The resource is served only inside OSCORE (RFC 8613 §8.2: authorization is the
+			// application's; 4.01 as the OSCORE interop tests expect). Checked before the method
+			// so that nothing about the resource is told to an unprotected request.
+			res.code = CODE_UNAUTHORIZED;
+			res.payload = "OSCORE required";
+			responder.respond(d, req, res, address, port);
 			return;
 		}
 		const handler = resource.handler(v.code);
 		if (handler === undefined) {
 			res.code = CODE_METHOD_NOT_ALLOWED; // §5.9.2.6
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
 			return;
 		}
 		// §5.10.4: an Accept the resource cannot produce → 4.06.
 		const accept = v.uintOf(OPT_ACCEPT, -1);
 		if (accept >= 0 && resource.ct.length > 0 && resource.ct.indexOf(accept) < 0) {
 			res.code = CODE_NOT_ACCEPTABLE;
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
 			return;
 		}
 		// §5.10.3 / §5.9.2.9: a payload in a format the resource does not take → 4.15.
 		if (resource.accepts !== undefined && v.payloadLength > 0 && resource.accepts.indexOf(v.uintOf(OPT_CONTENT_FORMAT, -1)) < 0) {
 			res.code = CODE_UNSUPPORTED_CONTENT_FORMAT;
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
 			return;
 		}
 		// RFC 9175 §2.3: a resource that requires freshness for state-changing requests.
 		if (resource.fresh && v.code !== CODE_GET && v.code !== CODE_FETCH && !core.echo.fresh(v, address, port, core.ports.clock.now())) {
 			responder.askForEcho(res, address, port);
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
 			return;
 		}
 		// RFC 7252 §5.10.8 (and RFC 8132 §3.2 for PATCH/iPATCH): the method is not performed
@@ -203,7 +274,7 @@ export class Dispatcher {
 		// it reports none, against what is known: the resource exists, its ETag is unknown.
 		if (!resource.conditional && (v.find(OPT_IF_MATCH) >= 0 || v.find(OPT_IF_NONE_MATCH) >= 0) && !preconditionsHold(v, resource.etag !== undefined ? resource.etag() : undefined, resource.handler(CODE_GET) !== undefined)) {
 			res.code = CODE_PRECONDITION_FAILED;
-			responder.respond(d, v, res, address, port);
+			responder.respond(d, req, res, address, port);
 			return;
 		}
 		const obs = v.find(OPT_OBSERVE);
@@ -211,7 +282,7 @@ export class Dispatcher {
 			const value = v.uint(obs);
 			if (value === 1) {
 				// RFC 7641 §3.6: Observe=1 deregisters; the request is then served as usual.
-				const o = core.observers.find(address, port, v);
+				const o = core.observers.find(address, port, req);
 				if (o !== undefined) core.observers.remove(o);
 			} else if (value === 0 && resource.obs) responder.observeResource = resource; // §4.1: registered with a 2.xx answer
 		}
@@ -229,7 +300,7 @@ export class Dispatcher {
 			// is not idempotent, come from the body kept when the handler ran; the handler must
 			// not run again (without its body it would answer something else, and a PUT would
 			// be applied twice): no kept body → 4.08.
-			const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), core.ports.clock.now());
+			const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), core.ports.clock.now(), req.binding.context);
 			if (kept !== undefined || !rerunsForBlock2(v)) {
 				this.#blocks.serveKeptBlock(d, kept, address, port);
 				return;
@@ -243,7 +314,7 @@ export class Dispatcher {
 			result = undefined;
 		}
 		if (result === undefined || typeof (result as Promise<void>).then !== "function") {
-			responder.respond(d, v, res, address, port, transfer);
+			responder.respond(d, req, res, address, port, transfer);
 			return;
 		}
 		this.#exchanges.park(result as Promise<void>, d, address, port, transfer);

@@ -111,7 +111,8 @@ export class ServerExchanges {
 		const responder = this.#responder;
 		const writer = this.#writer;
 		if (slot.generation !== generation || slot.state !== SLOT_WORKING || core.closed) return;
-		const v = slot.request.view;
+		const req = slot.request;
+		const v = req.view;
 		if (error !== null) handlerFailed(slot.response, error, this.#core.onHandlerError);
 		const transfer = slot.transfer;
 		slot.transfer = null;
@@ -121,7 +122,7 @@ export class ServerExchanges {
 		slot.observeResource = null;
 		if (slot.requestType === TYPE_NON || !slot.acked) {
 			// Still in time to piggyback on the ACK (§5.2.1), or a NON response (§5.2.3).
-			responder.respond(this.#slotDedup(slot), v, slot.response, slot.address, slot.port, transfer);
+			responder.respond(this.#slotDedup(slot), req, slot.response, slot.address, slot.port, transfer);
 			this.free(slot);
 			return;
 		}
@@ -129,13 +130,13 @@ export class ServerExchanges {
 		const w = core.slotWriter;
 		w.buf = slot.buf;
 		const mid = core.nextMid();
-		let length = writer.write(w, TYPE_CON, mid, v, slot.response);
-		length = responder.register(w, TYPE_CON, mid, v, slot.response, slot.address, slot.port, length);
+		let length = writer.write(w, TYPE_CON, mid, req, slot.response);
+		length = responder.register(w, TYPE_CON, mid, req, slot.response, slot.address, slot.port, length);
 		w.buf = core.tx;
 		slot.response.seal();
 		const quiet = suppressed(v, writer.lastCode);
-		if (transfer !== null && !quiet) responder.rememberUpload(transfer, slot.buf, length);
-		writer.afterBlocks(v, slot.response, slot.address, slot.port, transfer, null);
+		if (transfer !== null && !quiet) responder.rememberUpload(transfer, writer.lastPlain, writer.lastPlainLength);
+		writer.afterBlocks(req, slot.response, slot.address, slot.port, transfer, null);
 		if (quiet) {
 			this.free(slot); // RFC 7967: the empty ACK was all the client wanted
 			return;

@@ -3,8 +3,15 @@
  * the view, and so the payload and option views it hands out, stay valid until the handler
  * has answered (also across `await` in an async handler: the endpoint parks the view in a
  * server slot). Strings are decoded on demand (application edge).
+ *
+ * A request that came protected with OSCORE (RFC 8613) is seen here decrypted, like any
+ * other; `oscore` names the security context that verified it (null for a plain request).
+ * The request's RequestBinding (RFC 8613 §8: the association of a request with its
+ * responses) travels with it, so every response written for it is protected the same way.
  */
 import { METHOD_NAMES } from "../constants.js";
+import { RequestBinding } from "../oscore/binding.js";
+import type { SecurityContext } from "../oscore/context.js";
 import { OPT_ACCEPT, OPT_CONTENT_FORMAT, OPT_URI_PATH, OPT_URI_QUERY } from "../options.js";
 import { utf8Decode } from "../wire/utf8.js";
 import type { MessageView } from "../wire/view.js";
@@ -16,9 +23,25 @@ export class CoapRequest {
 	port = 0;
 	/** Set by the endpoint when a Block1 transfer was reassembled; null otherwise. */
 	body: Uint8Array | null = null;
+	/**
+	 * RFC 8613 §8: the OSCORE association of this request (context, Partial IV, nonce use);
+	 * `binding.context` is null for a plain request. Set by the endpoint, read by the writer
+	 * that protects the responses. Not for handlers (use `oscore`).
+	 */
+	readonly binding: RequestBinding;
 
-	constructor(view: MessageView) {
+	/** @param binding the request's OSCORE binding (a new one when not given) */
+	constructor(view: MessageView, binding: RequestBinding = new RequestBinding()) {
 		this.view = view;
+		this.binding = binding;
+	}
+
+	/**
+	 * The OSCORE security context that protected this request (RFC 8613; its `label` says whose
+	 * it is), or null when the request came unprotected. The response is protected with it.
+	 */
+	get oscore(): SecurityContext | null {
+		return this.binding.context;
 	}
 
 	/** Method code (CODE_GET ...). */

@@ -16,6 +16,7 @@ import { DUP_EMPTY_ACK } from "../messaging/dedup.js";
 import { SLOT_FREE, SLOT_LEISURE, type ServerSlot } from "../messaging/slots.js";
 import { nextSequence } from "../observe/freshness.js";
 import { OPT_NO_RESPONSE } from "../options.js";
+import type { CoapRequest } from "./request.js";
 import type { ResponseBuilder } from "./response.js";
 import type { Resource } from "./router.js";
 import type { ResponseWriter } from "./writer.js";
@@ -45,36 +46,38 @@ export class Responder {
 		res.code = code;
 		res.payload = diagnostic;
 		if (code === CODE_SERVICE_UNAVAILABLE) res.maxAge = 1; // §5.9.3.4: Max-Age says when to retry
-		this.respond(d, this.#core.view, res, address, port);
+		this.respond(d, this.#core.request, res, address, port);
 	}
 
 	/**
-	 * Sends the response for request view `v`: piggybacked on the ACK for CON (§5.2.1), as NON
+	 * Sends the response for request `req`: piggybacked on the ACK for CON (§5.2.1), as NON
 	 * for NON (§5.2.3), and records it for duplicate detection. `transfer` is the Block1
 	 * transfer whose body the handler had (released, or kept for §2.6), `kept` the body a
 	 * later block is served from (released after its last block).
 	 */
-	respond(d: number, v: MessageView, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null = null, kept: Transfer | null = null): void {
+	respond(d: number, req: CoapRequest, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null = null, kept: Transfer | null = null): void {
 		const core = this.#core;
 		const writer = this.#writer;
+		const v = req.view;
 		const con = v.type === TYPE_CON;
 		const type = con ? TYPE_ACK : TYPE_NON;
 		const mid = con ? v.mid : core.nextMid();
-		let length = writer.write(core.writer, type, mid, v, res);
+		let length = writer.write(core.writer, type, mid, req, res);
 		if (core.amplificationLimit && length > 3 * v.length && !core.echo.fresh(v, address, port, core.ports.clock.now()) && !core.echo.verified(address, port)) {
 			// RFC 9175 §2.4: no more than three times the request's size to an unverified address.
 			if (transfer !== null) core.transfers.release(transfer);
 			if (kept !== null) core.transfers.release(kept);
 			transfer = kept = null;
 			this.askForEcho(res, address, port); // also drops a pending Observe registration
-			length = writer.write(core.writer, type, mid, v, res);
+			writer.again(req);
+			length = writer.write(core.writer, type, mid, req, res);
 		}
-		length = this.register(core.writer, type, mid, v, res, address, port, length);
+		length = this.register(core.writer, type, mid, req, res, address, port, length);
 		if (core.multicast) {
 			// §8.2 (and RFC 7967 §2.1's default for multicast): no error responses to a group
 			// request; a response waits a random Leisure so that the servers do not all answer at once.
 			if (writer.lastCode >> 5 === 2 && !suppressed(v, writer.lastCode)) this.#leisure(length, address, port);
-			writer.afterBlocks(v, res, address, port, transfer, kept);
+			writer.afterBlocks(req, res, address, port, transfer, kept);
 			res.seal();
 			return;
 		}
@@ -89,9 +92,11 @@ export class Responder {
 			core.send(core.tx, length, address, port);
 			// A duplicate NON is ignored whatever was answered; a CON's reply is kept for its duplicates.
 			if (con && d >= 0) core.dedup.storeReply(d, core.tx, length);
-			if (transfer !== null) this.rememberUpload(transfer, core.tx, length);
+			// The reply is remembered plain: a repeat of the block is a new request, and a
+			// protected one gets it protected anew (blockwise.ts repeatFinal).
+			if (transfer !== null) this.rememberUpload(transfer, writer.lastPlain, writer.lastPlainLength);
 		}
-		writer.afterBlocks(v, res, address, port, transfer, kept);
+		writer.afterBlocks(req, res, address, port, transfer, kept);
 		res.seal();
 	}
 
@@ -106,15 +111,16 @@ export class Responder {
 	 * to keep) serves the request without Observe. A re-registration answered with an error
 	 * ends the existing observation (§3.2: the client takes it as final).
 	 */
-	register(w: MessageWriter, type: number, mid: number, v: MessageView, res: ResponseBuilder, address: string, port: number, length: number): number {
+	register(w: MessageWriter, type: number, mid: number, req: CoapRequest, res: ResponseBuilder, address: string, port: number, length: number): number {
 		const core = this.#core;
+		const v = req.view;
 		const resource = this.observeResource;
 		this.observeResource = null;
 		if (resource === null) return length;
 		const code = this.#writer.lastCode;
 		const block2 = core.plan.block2;
 		if (code >> 5 !== 2 || code === CODE_CONTINUE) {
-			const old = core.observers.find(address, port, v);
+			const old = core.observers.find(address, port, req);
 			if (old !== undefined) core.observers.remove(old);
 			return length;
 		}
@@ -123,11 +129,12 @@ export class Responder {
 		// never get a notification (nor a confirmable one that tells whether the client is
 		// still there, §4.5): it would hold an observer entry for nothing, so none is made.
 		if (suppressed(v, CODE_CONTENT)) return length;
-		const o = core.observers.add(address, port, v, resource, core.ports.clock.now());
+		const o = core.observers.add(address, port, req, resource, core.ports.clock.now());
 		if (o === undefined) return length;
 		core.observeSeq = nextSequence(core.observeSeq);
 		core.plan.observe = core.observeSeq;
-		return this.#writer.write(w, type, mid, v, res);
+		this.#writer.again(req);
+		return this.#writer.write(w, type, mid, req, res);
 	}
 
 	/**

@@ -67,6 +67,12 @@ export interface ResourceOptions {
 	 * the stack judges them before the handler runs, knowing only that the resource exists.
 	 */
 	conditional?: boolean;
+	/**
+	 * RFC 8613: the resource is served only to requests protected with OSCORE; an unprotected
+	 * request gets 4.01 Unauthorized whatever its method. (Any resource answers a protected
+	 * request inside the protection; the handler reads the context from `request.oscore`.)
+	 */
+	requireOscore?: boolean;
 }
 
 export class Resource {
@@ -85,6 +91,7 @@ export class Resource {
 	readonly fresh: boolean;
 	readonly etag: (() => Uint8Array | null) | undefined;
 	readonly conditional: boolean;
+	readonly requireOscore: boolean;
 	readonly #router: Router | null;
 
 	constructor(path: string, o: ResourceOptions, router: Router | null = null) {
@@ -113,6 +120,7 @@ export class Resource {
 		this.fresh = o.fresh === true;
 		this.etag = o.etag;
 		this.conditional = o.conditional === true;
+		this.requireOscore = o.requireOscore === true;
 	}
 
 	/**

@@ -5,6 +5,12 @@
  * after sending, keeps the body of a non-idempotent request's response for its later blocks
  * (§2.6) and releases finished transfers. Notifications are written here too.
  *
+ * OSCORE (RFC 8613 §8.3) joins here: the response to a request that came protected is
+ * written as a plain response into the OSCORE layer's scratch buffer and sealed from there
+ * into the buffer that is sent, so every answer to such a request (piggybacked, separate,
+ * notifications, blocks, 2.31 Continue, the stack's own 4.xx/5.xx) is protected, while
+ * block-wise, Observe and the rest above see the plain response (`lastCode`, the WirePlan).
+ *
  * Leaves out: where the bytes go and how they are kept (responder.ts, exchanges.ts,
  * observe/notifier.ts) and receiving Block1 (blockwise.ts).
  */
@@ -13,15 +19,22 @@ import { blockMore, blockNum, blockSize, blockSzx, blockValid, blockValue } from
 import { FNV_OFFSET, XFER_DONE, XFER_SERVING, fnv1a, requestKey, rerunsForBlock2, type Transfer } from "../block/transfers.js";
 import type { Core } from "../messaging/core.js";
 import { OPT_BLOCK2, OPT_ETAG, OPT_SIZE2 } from "../options.js";
+import type { CoapRequest } from "./request.js";
 import type { ResponseBuilder } from "./response.js";
 import { utf8Encode } from "../wire/utf8.js";
-import type { MessageView } from "../wire/view.js";
 import type { MessageWriter } from "../wire/writer.js";
 
 export class ResponseWriter {
 	readonly #core: Core;
 	/** Code of the response last written (after defaults, 2.03 and 4.02 substitutions). */
 	lastCode = 0;
+	/**
+	 * The plain response last written: the sent bytes, or for a protected request the plain
+	 * message in the OSCORE layer's buffer (valid until that buffer is used again, i.e. within
+	 * the caller's synchronous turn).
+	 */
+	lastPlain: Uint8Array = new Uint8Array(0);
+	lastPlainLength = 0;
 	/** Scratch for an ETag computed over a sliced body (RFC 7959 §2.4). */
 	readonly #autoEtag = new Uint8Array(4);
 
@@ -30,8 +43,9 @@ export class ResponseWriter {
 	}
 
 	/** Transfer bookkeeping once a response is sent (RFC 7959 §2.5, §2.6). */
-	afterBlocks(v: MessageView, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null, kept: Transfer | null): void {
+	afterBlocks(req: CoapRequest, res: ResponseBuilder, address: string, port: number, transfer: Transfer | null, kept: Transfer | null): void {
 		const core = this.#core;
+		const v = req.view;
 		const transfers = core.transfers;
 		const plan = core.plan;
 		const more = plan.block2 >= 0 && blockMore(plan.block2);
@@ -51,7 +65,8 @@ export class ResponseWriter {
 		const key = requestKey(v, true); // RFC 9175 §3.4: Request-Tag keeps kept bodies apart too
 		let t = transfer;
 		if (t === null) {
-			t = transfers.find(XFER_SERVING, address, port, key, now) ?? transfers.allocate(XFER_SERVING, address, port, key, now, core.exchangeLifetime) ?? null;
+			const security = req.binding.context;
+			t = transfers.find(XFER_SERVING, address, port, key, now, security) ?? transfers.allocate(XFER_SERVING, address, port, key, now, core.exchangeLifetime, security) ?? null;
 			if (t === null) return; // no slot: later blocks get 4.08 (documented bounded outcome)
 		}
 		const body = res.payload;
@@ -76,11 +91,34 @@ export class ResponseWriter {
 	}
 
 	/**
-	 * Serializes a response to request `v` with `w`: default code, ETag validation, and Block2
-	 * slicing of a body larger than one block (RFC 7959 §2.4) with Size2 (§4) and an ETag (so a
-	 * client sees a representation change between blocks). Falls back to 5.00 if it does not fit.
+	 * Serializes a response to request `req` into w's buffer: default code, ETag validation,
+	 * and Block2 slicing of a body larger than one block (RFC 7959 §2.4) with Size2 (§4) and an
+	 * ETag (so a client sees a representation change between blocks). Falls back to 5.00 if it
+	 * does not fit. A request that came protected gets its response protected (RFC 8613 §8.3).
+	 * Returns the length in w's buffer.
 	 */
-	write(w: MessageWriter, type: number, mid: number, v: MessageView, res: ResponseBuilder): number {
+	write(w: MessageWriter, type: number, mid: number, req: CoapRequest, res: ResponseBuilder): number {
+		const oscore = this.#core.oscore;
+		const binding = req.binding;
+		const protect = oscore !== null && binding.context !== null;
+		const length = this.#writePlain(protect ? oscore.plainWriter : w, type, mid, req, res);
+		this.lastPlain = protect ? oscore.plain : w.buf;
+		this.lastPlainLength = length;
+		// RFC 8613 §8.3: the plain response becomes the OSCORE message that is sent.
+		return protect ? oscore.sealResponse(w, binding, length) : length;
+	}
+
+	/**
+	 * The response to `req` was written and is discarded, to be written again (an Observe
+	 * registration renumbered, an amplification-limited answer replaced): for a protected
+	 * request the nonce it took is given back (oscore/layer.ts reopen).
+	 */
+	again(req: CoapRequest): void {
+		this.#core.oscore?.reopen(req.binding);
+	}
+
+	#writePlain(w: MessageWriter, type: number, mid: number, req: CoapRequest, res: ResponseBuilder): number {
+		const v = req.view;
 		const plan = this.#core.plan;
 		const maxSzx = this.#core.maxSzx;
 		let code = res.code;

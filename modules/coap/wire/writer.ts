@@ -8,6 +8,11 @@
 import { uintLength, writeUint } from "./uint.js";
 import { utf8Encode, utf8EncodeRange, utf8Length } from "./utf8.js";
 
+/** Payload parts up to this many bytes are copied with a loop rather than through a subarray
+ * (see payload()): on XS the loop costs fewer than a view's 4 slots of garbage are worth for
+ * short payloads; longer ones take the native copy. */
+const SMALL_COPY = 64;
+
 export class MessageWriter {
 	/** The output buffer (owned by whoever constructed the writer). */
 	buf: Uint8Array;
@@ -135,7 +140,13 @@ export class MessageWriter {
 			return this;
 		}
 		b[this.pos++] = 0xff;
-		b.set(length === src.length && offset === 0 ? src : src.subarray(offset, offset + length), this.pos);
+		if (length === src.length && offset === 0) b.set(src, this.pos);
+		else if (length <= SMALL_COPY) {
+			// A part of src: short payloads (a sensor reading, OSCORE's plain/ciphertext moves) are
+			// copied byte by byte, because a subarray is garbage (4 XS slots) per message.
+			const p = this.pos;
+			for (let i = 0; i < length; i++) b[p + i] = src[offset + i]!;
+		} else b.set(src.subarray(offset, offset + length), this.pos);
 		this.pos += length;
 		this.#payload = true;
 		return this;

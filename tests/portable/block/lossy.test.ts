@@ -122,7 +122,7 @@ describe("block: transfers under 20% loss, duplication and reordering (fixed see
 		w.close();
 	});
 
-	// With the default limits (the ESP32 profile: dedupCacheBytes 1024) a 1 KiB block reply
+	// With the default limits (the ESP32 profile: dedupCacheBytes 768) a 1 KiB block reply
 	// never fits the dedup cache, so a retransmitted CON of a POST's Block2 follow-up (same MID)
 	// finds its entry DUP_LOST. Serving a block of a kept body is idempotent (RFC 7959 §2.6: the
 	// kept body is there for exactly these requests), so it is served again rather than answered

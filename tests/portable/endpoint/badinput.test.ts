@@ -100,8 +100,8 @@ describe("endpoint: bad input from a raw peer", () => {
 		r.w.close();
 	});
 
-	it("the OSCORE option (9) where nothing unprotects it: a CON request → 4.02, a NON request → RST, a response carrying it is rejected and the timeout says so (issue 8, defect 5)", async () => {
-		const r = rig();
+	it("the OSCORE option (9) at an endpoint without OSCORE (oscoreContexts 0): a CON request → 4.02, a NON request → RST; a response carrying it to a plain request is rejected and the timeout says so (issue 8, defect 5)", async () => {
+		const r = rig({ oscoreContexts: 0 });
 		const con = decode(hex((await replies(r, toHex(encode({ type: CON, code: 1, mid: 0x0909, token: "09", options: [[9, Uint8Array.of(0x09, 0x01)], [11, "hello"]] }))))[0]!));
 		assert.equal(con.code, c("4.02"));
 		assert.equal(text(con), "unrecognised critical option OSCORE");

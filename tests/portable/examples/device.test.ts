@@ -1,7 +1,9 @@
 // Device configuration and memory budget (modules/coap/device.ts) and the Preference-backed
 // Store (modules/coap/store.ts). Portable: the budget is asserted on Node and on XS.
 import * as assert from "../../support/assert.js";
-import { DEVICE_BUDGET_BYTES, ESP32_DEVICE_CONFIG, RESERVATION_BYTES, deviceBudget, deviceSettings, limitCosts } from "../../../modules/coap/device.js";
+import { DEVICE_BUDGET_BYTES, ESP32_DEVICE_CONFIG, deviceBudget, deviceSettings, limitCosts } from "../../../modules/coap/device.js";
+import { oscoreBudget } from "../../../modules/coap/oscore/budget.js";
+import { BINDING_BYTES } from "../../../modules/coap/oscore/binding.js";
 import { MAX_STORE_NAME_LENGTH, PreferenceStore, type PreferenceBackend } from "../../../modules/coap/store.js";
 import { DEFAULT_LIMITS, memoryBudget } from "../../../modules/coap/tuning.js";
 
@@ -10,27 +12,27 @@ describe("device memory budget", () => {
 		assert.ok(memoryBudget(DEFAULT_LIMITS).total < DEVICE_BUDGET_BYTES, "memoryBudget = " + memoryBudget(DEFAULT_LIMITS).total);
 	});
 
-	it("the ESP32 profile (4 client exchanges, 8 dedup entries, 2 block transfers of 4 KiB), with 4 observers and 2 OSCORE contexts reserved, stays under 24 KiB", () => {
+	it("the ESP32 profile (4 client exchanges, 8 dedup entries, 2 block transfers of 4 KiB, 4 observers, 2 OSCORE contexts) stays under 24 KiB", () => {
 		const settings = deviceSettings(ESP32_DEVICE_CONFIG);
 		assert.deepEqual(settings.limits, { ...DEFAULT_LIMITS });
 		assert.equal(settings.limits.clientExchanges, 4);
 		assert.equal(settings.limits.dedupEntries, 8);
-		assert.equal((settings.limits as unknown as Record<string, number>).blockTransfers, 2);
-		assert.ok((settings.limits as unknown as Record<string, number>).maxBodySize! >= 4096);
-		assert.ok((settings.limits as unknown as Record<string, number>).observers === 4 || settings.reserved.observers === 4, "room for 4 observers");
-		assert.equal(settings.reserved.oscoreContexts, 2, "room for 2 OSCORE contexts");
-		// A reservation is kept only while it is not a limit of the Endpoint.
-		for (const k in RESERVATION_BYTES) assert.equal(k in settings.reserved, !(k in DEFAULT_LIMITS), k);
+		assert.equal(settings.limits.blockTransfers, 2);
+		assert.ok(settings.limits.maxBodySize >= 4096);
+		assert.equal(settings.limits.observers, 4);
+		assert.equal(settings.limits.oscoreContexts, 2, "2 OSCORE contexts");
 		const b = deviceBudget(settings);
-		assert.equal(b.allocated, memoryBudget(settings.limits).total);
+		assert.equal(b.total, memoryBudget(settings.limits).total);
 		let sum = 0;
 		for (const p of b.parts) sum += p.bytes;
 		assert.equal(b.total, sum);
 		assert.ok(b.total < DEVICE_BUDGET_BYTES, "device budget " + b.total + " bytes");
-		let reservedBytes = 0;
-		for (const k in settings.reserved) reservedBytes += settings.reserved[k as keyof typeof RESERVATION_BYTES]! * RESERVATION_BYTES[k as keyof typeof RESERVATION_BYTES];
-		assert.equal(b.total - b.allocated, reservedBytes, "reservations");
-		assert.ok(b.allocated >= 2 * 4096, "the block buffers are allocated");
+		// The OSCORE parts are oscoreBudget's, with a binding per tracked request.
+		const l = settings.limits;
+		const o = oscoreBudget({ contexts: 2, maxMessageSize: l.maxMessageSize, bindings: 1 + l.clientExchanges + l.serverExchanges + l.observers, maxOptions: l.maxOptions });
+		const plain = memoryBudget({ ...l, oscoreContexts: 0 }).total;
+		assert.equal(b.total - plain, o.total, "OSCORE costs what oscoreBudget says");
+		assert.ok(sum >= 2 * 4096, "the block buffers are allocated");
 	});
 
 	it("limitCosts: what one more unit and the current value of each setting cost", () => {
@@ -39,12 +41,14 @@ describe("device memory budget", () => {
 		const by: Record<string, { perUnit: number; bytes: number; value: number }> = {};
 		for (const c of costs) by[c.name] = c;
 		// Every message-sized buffer (tx + client + server slots) grows by one byte per byte.
-		assert.equal(by.maxMessageSize!.perUnit, 1 + settings.limits.clientExchanges + settings.limits.serverExchanges);
-		assert.equal(by.clientExchanges!.perUnit, settings.limits.maxMessageSize + 8 + 48);
+		// (and OSCORE's plain-message buffer)
+		assert.equal(by.maxMessageSize!.perUnit, 1 + settings.limits.clientExchanges + settings.limits.serverExchanges + 1);
+		assert.equal(by.clientExchanges!.perUnit, settings.limits.maxMessageSize + 8 + 48 + BINDING_BYTES, "a retransmit buffer, a token, the slot and its OSCORE binding");
 		assert.equal(by.clientExchanges!.bytes, 4 * by.clientExchanges!.perUnit);
 		assert.equal(by.dedupCacheBytes!.perUnit, 1);
 		assert.equal(by.oscoreContexts!.value, 2);
-		for (const k in settings.reserved) assert.equal(by[k]!.perUnit, RESERVATION_BYTES[k as keyof typeof RESERVATION_BYTES], k);
+		assert.ok(by.oscoreContexts!.perUnit > 600 && by.oscoreContexts!.perUnit < 800, "one OSCORE context: " + by.oscoreContexts!.perUnit);
+		assert.ok(by.oscoreContexts!.bytes > 2 * by.oscoreContexts!.perUnit + settings.limits.maxMessageSize, "OSCORE at 0 contexts also drops its buffer and bindings");
 		assert.ok(by.observers !== undefined && by.observers.value === 4, "observers have a row");
 		for (const c of costs) assert.ok(c.perUnit >= 0 && c.bytes >= 0, c.name);
 		for (const k in DEFAULT_LIMITS) assert.ok(by[k] !== undefined, "every limit has a row: " + k);

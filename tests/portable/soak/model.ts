@@ -275,7 +275,8 @@ export class Soak {
 			ports: this.#portsOf(SERVER),
 			port: PORT,
 			router: this.router,
-			limits: { blockSize },
+			// No OSCORE on the server: option 9 stays an unrecognised critical option (defect 5's model).
+			limits: { blockSize, oscoreContexts: 0 },
 			tuning: { observeConEvery: OBSERVE_CON_EVERY },
 			onHandlerError: (e) => this.#onHandlerError(e),
 		});

@@ -2,17 +2,23 @@
  * `xscoap device DIR`: a firmware example's host-neutral application (e.g. examples/sensor) on
  * the Node host, with simulated hardware and the limits of the example's manifest
  * (`config.coap`, merged over its includes as mcconfig merges them), until SIGINT or SIGTERM.
+ * The device's Preference store is a directory here (`--state DIR`, a FileStore): the sensor's
+ * `config.sensor.oscore` is provisioned into it as on the device (examples/sensor/oscore.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deviceSettings, type CoapDeviceConfig, type DeviceSettings } from "../../../../modules/coap/device.js";
 import type { Clock } from "../../../../modules/coap/host.js";
+import type { SecurityContext } from "../../../../modules/coap/oscore/context.js";
 import type { Router } from "../../../../modules/coap/server/router.js";
+import type { Store } from "../../../../modules/coap/store.js";
 import { SensorApp, type SensorDeviceConfig } from "../../../../examples/sensor/app.js";
+import { provisionSensorOscore, sensorOscoreContext } from "../../../../examples/sensor/oscore.js";
 import { SimulatedSensors } from "../../../../examples/sensor/simulated.js";
 import { NodeClock } from "../../clock.js";
-import { type Command, EXIT_NO_RESPONSE, UsageError } from "../command.js";
+import { type Args, type Command, EXIT_NO_RESPONSE, UsageError } from "../command.js";
+import { PLUGTEST_CRYPTO, stateStore } from "../plugtest.js";
 import { SERVER_OPTIONS, bindOf, listeningUri, openServer, runUntilSignal } from "../server.js";
 
 /** A firmware example the Node host can run: its host-neutral app over simulated hardware. */
@@ -21,24 +27,44 @@ interface DeviceApp {
 	readonly configKey: string;
 	/**
 	 * The app over simulated hardware, its timers on `clock`; `start()` runs once the endpoint
-	 * is open (the sensor app's sampling), `close()` at exit.
+	 * is open (the sensor app's sampling), `close()` at exit. `store` is the device's store
+	 * (`--state`), or null when the app needs none (`needsStore`). A security context it returns
+	 * is the endpoint's.
 	 * @throws RangeError for bad settings in the manifest's config.
 	 */
-	build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings): { router: Router; hardware: string; start(): void; close(): void };
+	build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings, store: Store | null): { router: Router; hardware: string; start(): void; close(): void; context: SecurityContext | null };
+	/** Whether the app keeps state in the device's store with this config (opened then even without --state). */
+	needsStore(config: Record<string, unknown>): boolean;
 }
 
 /** Examples by directory name. */
 const DEVICE_APPS: Readonly<Record<string, DeviceApp>> = Object.freeze({
 	sensor: Object.freeze({
 		configKey: "sensor",
-		build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings) {
+		build(config: Record<string, unknown>, out: NodeJS.WritableStream, clock: Clock, device: DeviceSettings, store: Store | null) {
 			const board = new SimulatedSensors({ now: () => clock.now(), onLed: (on: boolean) => out.write("LED " + (on ? "on" : "off") + "\n") });
-			const hardware = "simulated temperature and humidity, LED on the console";
-			const app = new SensorApp(board, clock, config as SensorDeviceConfig, { host: "Node.js", boardDescription: hardware, device });
-			return { router: app.router, hardware, start: () => app.start(), close: () => app.close() };
+			// As main.ts on the device: config.sensor.oscore provisioned into the store, a stored context used.
+			const oscore = store === null ? null : provisionSensorOscore(store, config.oscore);
+			const context = oscore === null || store === null ? null : sensorOscoreContext(oscore, PLUGTEST_CRYPTO, store);
+			const hardware = "simulated temperature and humidity, LED on the console" + (context === null ? "" : "; OSCORE: /actuators/led requires it");
+			const app = new SensorApp(board, clock, config as SensorDeviceConfig, { host: "Node.js", boardDescription: hardware, device, requireOscore: context !== null });
+			return { router: app.router, hardware, start: () => app.start(), close: () => app.close(), context };
 		},
+		needsStore: (config: Record<string, unknown>) => config.oscore !== undefined,
 	}),
 });
+
+const DEVICE_STATE_OPTION = Object.freeze({
+	names: ["--state"],
+	value: "DIR",
+	help: "the device's store (its Preference store on Moddable): OSCORE context and sequence number (default $XDG_STATE_HOME/xscoap/device-NAME, else ~/.local/state/xscoap/device-NAME)",
+});
+
+/** The device's store: `--state DIR`, or the default directory when the app needs one; else null. */
+function deviceStore(args: Args, needed: boolean, name: string): Store | null {
+	if (args.value("--state") === undefined && !needed) return null;
+	return stateStore(args, "device-" + name);
+}
 
 /** The package's own examples/ directory (beside build/ in a checkout and in the installed package). */
 const PACKAGE_EXAMPLES = fileURLToPath(new URL("../../../../../examples/", import.meta.url));
@@ -87,13 +113,14 @@ function exampleDir(dir: string): string {
 
 export const deviceCommand: Command = Object.freeze<Command>({
 	names: ["device"],
-	synopsis: "DIR [--bind HOST:PORT]",
+	synopsis: "DIR [--bind HOST:PORT] [--state DIR]",
 	summary: "run a firmware example (e.g. examples/sensor) on this host with simulated hardware",
 	description:
 		"Runs the firmware example in DIR (examples/sensor: also found in the installed package when DIR does not exist here) with simulated sensors and the LED on the console, with the limits of the example's manifest config.coap, so it behaves like the ESP32 build. Known examples: " +
 		Object.keys(DEVICE_APPS).map((n) => "examples/" + n).join(", ") +
-		". Stops on Ctrl-C (SIGINT) or SIGTERM with exit status 0.",
-	options: SERVER_OPTIONS,
+		". Stops on Ctrl-C (SIGINT) or SIGTERM with exit status 0.\n\n" +
+		"--state DIR stands for the device's Preference store: examples/sensor provisions config.sensor.oscore (OSCORE, RFC 8613) into it and keeps its sequence number there, as the firmware does; a context found there protects /actuators/led (4.01 without OSCORE). Opened when given, or when the manifest has config.sensor.oscore.",
+	options: [...SERVER_OPTIONS, DEVICE_STATE_OPTION],
 	helpSections: ["exit"],
 	async run(args) {
 		const dir = args.positional[0];
@@ -113,14 +140,16 @@ export const deviceCommand: Command = Object.freeze<Command>({
 			throw new UsageError(manifestPath + ": " + (e as Error).message);
 		}
 		const { address, port } = bindOf(args, settings.port);
+		const appConfig = (config[app.configKey] ?? {}) as Record<string, unknown>;
+		const store = deviceStore(args, app.needsStore(appConfig), name);
 		let built;
 		try {
-			built = app.build((config[app.configKey] ?? {}) as Record<string, unknown>, process.stdout, new NodeClock(), { ...settings, port });
+			built = app.build(appConfig, process.stdout, new NodeClock(), { ...settings, port }, store);
 		} catch (e) {
 			throw new UsageError(manifestPath + ": " + (e as Error).message);
 		}
 		// The firmware's limits (config.coap), so the desktop device behaves like the ESP32 one.
-		const ep = await openServer(address, port, args, { router: built.router, limits: settings.limits });
+		const ep = await openServer(address, port, args, { router: built.router, limits: settings.limits, oscore: built.context === null ? undefined : { contexts: [built.context] } });
 		if (ep === undefined) return EXIT_NO_RESPONSE;
 		built.start(); // the app's own timers (the sensor's sampling) once it can be reached
 		const paths = built.router.resources.map((r) => r.path).join(" ");

@@ -50,8 +50,9 @@ export const fileserverCommand: Command = Object.freeze<Command>({
 				blockTransfers: args.has("--write") ? 4 : 1,
 				maxBodySize: args.has("--write") ? 8 * 1024 * 1024 : 16,
 				observers: 256,
+				oscoreContexts: security.contexts,
 			},
-			...security,
+			oscore: security.oscore,
 		});
 		if (ep === undefined) {
 			files.close();

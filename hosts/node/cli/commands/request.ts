@@ -4,15 +4,16 @@
  * Content-Format on a terminal, unchanged in a pipe) or to a file; the code with its name and
  * errors with a hint go to stderr; the exit status says what happened (command.ts).
  *
- * Leaves out: proxying (--proxy is refused until xscoap has a proxy), OSCORE (--credentials,
- * see credentials.ts), DTLS and TCP (coaps://, coap+tcp:// are refused by the URI parser).
+ * OSCORE: --credentials (credentials.ts) protects requests to the URIs its patterns match.
+ * Leaves out: proxying (--proxy is refused until xscoap has a proxy), DTLS and TCP (coaps://,
+ * coap+tcp:// are refused by the URI parser).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { codeName } from "../../../../modules/coap/constants.js";
 import type { Endpoint } from "../../../../modules/coap/endpoint.js";
-import { CoapError } from "../../../../modules/coap/errors.js";
+import { CoapError, type OscoreFailure } from "../../../../modules/coap/errors.js";
 import { parseFormat } from "../../../../modules/coap/formats.js";
 import type { OptionValue, RequestOptions } from "../../../../modules/coap/client/options.js";
 import type { ClientResponse } from "../../../../modules/coap/client/response.js";
@@ -191,13 +192,13 @@ async function run(args: Args): Promise<number> {
 		port: bind?.port,
 		trace: args.has("--verbose") ? traceTo(process.stderr) : undefined,
 		// Desktop client: bodies up to 64 MiB block-wise; one transfer at a time.
-		limits: { clientExchanges: 2, serverExchanges: 0, maxMessageSize: 65000, maxOptions: 128, dedupEntries: 64, blockTransfers: 1, maxBodySize: 64 * 1024 * 1024, observers: 0 },
+		limits: { clientExchanges: 2, serverExchanges: 0, maxMessageSize: 65000, maxOptions: 128, dedupEntries: 64, blockTransfers: 1, maxBodySize: 64 * 1024 * 1024, observers: 0, oscoreContexts: security.contexts },
 		// The whole request is bounded by --timeout, including CON retransmissions.
 		tuning: timeoutMs !== undefined ? { requestTimeoutMs: timeoutMs } : {},
 		onError: (e) => {
 			socketError = e;
 		},
-		...security,
+		oscore: security.oscore,
 	});
 	try {
 		if (isMulticast(address)) return await multicast(ep, options, timeoutMs, plan);
@@ -210,6 +211,8 @@ async function run(args: Args): Promise<number> {
 		if (progressShown) process.stderr.write("\n");
 		const detail = e.code === "COAP_SOCKET" && socketError !== undefined ? " (" + ((socketError as Error).message ?? String(socketError)) + ")" : "";
 		printError(e, address, parsed.port, quiet, detail);
+		// An unprotected answer to a protected request (RFC 8613 §8.4) is still an answer: status 1.
+		if (e.code === "COAP_OSCORE" && (e.cause as OscoreFailure | undefined)?.response) return EXIT_RESPONSE;
 		return e.code === "COAP_BAD_URI" ? EXIT_USAGE : EXIT_NO_RESPONSE;
 	} finally {
 		ep.close();

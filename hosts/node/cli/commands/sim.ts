@@ -7,8 +7,8 @@
  * away) removes every registration, closes everything and exits 0; a second Ctrl-C exits at once.
  *
  * `--oscore` is reserved here: each device's OSCORE context and a credentials file for the
- * client come with OSCORE support (RFC 8613); until then the option is refused with a usage
- * error, so command lines stay the same when it lands.
+ * client are not done yet (the stack has OSCORE, RFC 8613; the fleet does not use it); until then
+ * the option is refused with a usage error, so command lines stay the same when it lands.
  *
  * Exit status: 0 after Ctrl-C; 2 for a usage error; 3 when the fleet cannot start (a port in
  * use, for the directory or a device).
@@ -46,7 +46,7 @@ interface SimOptions {
 async function readOptions(args: Args): Promise<SimOptions> {
 	if (args.positional.length > 0) throw new UsageError("sim takes no arguments besides its options, got " + args.positional[0]);
 	// Reserved: the OSCORE helper's work plugs in here (a context per device, a credentials file).
-	if (args.has("--oscore")) throw new UsageError("--oscore comes with OSCORE support (RFC 8613), which this version of xscoap does not have yet");
+	if (args.has("--oscore")) throw new UsageError("--oscore: xscoap sim does not give its devices OSCORE contexts yet (the devices and the client speak plain CoAP)");
 	const devices = intFlag(args, "--devices", 3, 1, 20000);
 	const workers = Math.min(devices, intFlag(args, "--workers", 1, 1, 64));
 	const basePort = intFlag(args, "--base-port", 5683, 1, 65535);
@@ -255,7 +255,7 @@ export const simCommand: Command = Object.freeze<Command>({
 		{ names: ["--loss"], value: "F", help: "probability 0..1 that a datagram on a device's link is lost (both directions; the virtual network's model, sim/impairment.ts)" },
 		{ names: ["--duplicate"], value: "F", help: "probability 0..1 that a datagram on a device's link arrives twice" },
 		{ names: ["--delay"], value: "MS", help: "one-way delay added on every device's link, milliseconds" },
-		{ names: ["--oscore"], help: "give each device an OSCORE context and write the client's credentials file: comes with OSCORE (RFC 8613), which this version of xscoap does not have yet: refused for now" },
+		{ names: ["--oscore"], help: "give each device an OSCORE context and write the client's credentials file: not done yet, refused for now" },
 	],
 	helpSections: ["exit"],
 	run: runSim,
