@@ -3,16 +3,22 @@
  * modules, not globals, on Moddable, and absent on the bare XS engine). Lone surrogates are
  * encoded as U+FFFD; invalid input bytes decode as U+FFFD.
  * Portable across engines whose String `length` counts UTF-16 units (V8) or code points (XS).
+ *
+ * On XS every property access on a primitive string (`text.length`, `text.codePointAt(i)`)
+ * makes a String wrapper object: garbage of a few slots each time. So the loops read the length
+ * once and call codePointAt through String.prototype (no wrapper): a 5-character reply went from
+ * 46 slots of garbage to none (bench/xs-device.mjs).
  */
 
 // 2 on engines with UTF-16 string indexing, 1 on XS (length counts code points).
 const ASTRAL_UNITS = "\u{10000}".length;
+const codePointAt = String.prototype.codePointAt;
 
 /** Number of bytes `text` takes as UTF-8. */
 export function utf8Length(text: string): number {
 	let n = 0;
-	for (let i = 0; i < text.length; ) {
-		const cp = text.codePointAt(i)!;
+	for (let i = 0, len = text.length; i < len; ) {
+		const cp = codePointAt.call(text, i)!;
 		if (cp < 0x80) { n += 1; i++; }
 		else if (cp < 0x800) { n += 2; i++; }
 		else if (cp < 0x10000) { n += 3; i++; }
@@ -28,8 +34,8 @@ export function utf8Length(text: string): number {
 export function utf8Encode(text: string, out: Uint8Array, offset: number): number {
 	let o = offset;
 	const end = out.length;
-	for (let i = 0; i < text.length; ) {
-		let cp = text.codePointAt(i)!;
+	for (let i = 0, len = text.length; i < len; ) {
+		let cp = codePointAt.call(text, i)!;
 		if (cp >= 0x10000) i += ASTRAL_UNITS;
 		else i++;
 		if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // lone surrogate
@@ -108,8 +114,8 @@ export function utf8EncodeRange(text: string, skip: number, max: number, out: Ui
 	let pos = 0; // byte position in the whole encoding
 	let o = offset;
 	const end = skip + max;
-	for (let i = 0; i < text.length && pos < end; ) {
-		let cp = text.codePointAt(i)!;
+	for (let i = 0, len = text.length; i < len && pos < end; ) {
+		let cp = codePointAt.call(text, i)!;
 		if (cp >= 0x10000) i += ASTRAL_UNITS;
 		else i++;
 		if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;

@@ -155,7 +155,7 @@ export class MessageWriter {
 	/** Payload given as text, encoded as UTF-8 straight into the buffer. */
 	payloadText(text: string): this {
 		if (this.#payload) throw new RangeError("payload written twice");
-		if (text.length === 0 || this.#overflow) return this;
+		if (text === "" || this.#overflow) return this;
 		if (this.pos + 1 >= this.buf.length) {
 			this.#overflow = true;
 			return this;
