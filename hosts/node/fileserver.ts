@@ -30,6 +30,7 @@ import {
 	CODE_INTERNAL_SERVER_ERROR,
 	CODE_NOT_FOUND,
 	CODE_PRECONDITION_FAILED,
+	CODE_UNAUTHORIZED,
 	FORMAT_LINK_FORMAT,
 } from "../../modules/coap/constants.js";
 import { OPT_IF_MATCH, OPT_IF_NONE_MATCH, OPT_OBSERVE } from "../../modules/coap/options.js";
@@ -40,6 +41,11 @@ import { type Resource, Router } from "../../modules/coap/server/router.js";
 export interface FileServerOptions {
 	/** Allow PUT and DELETE (default false: those methods get 4.05 Method Not Allowed). */
 	write?: boolean;
+	/**
+	 * PUT and DELETE only inside OSCORE (RFC 8613): an unprotected write gets 4.01 Unauthorized
+	 * "OSCORE required" (default false). Reads answer both, as aiocoap-fileserver's do.
+	 */
+	writeNeedsOscore?: boolean;
 	/** Largest file served or written, in bytes (default 64 MiB). */
 	maxFileSize?: number;
 	/** How often observed files are checked for changes (default 1000 ms). */
@@ -170,6 +176,7 @@ export class FileServer {
 		this.root = resolvePath(root);
 		this.#options = {
 			write: options.write === true,
+			writeNeedsOscore: options.writeNeedsOscore === true,
 			maxFileSize: options.maxFileSize ?? 64 * 1024 * 1024,
 			pollMs: options.pollMs ?? 1000,
 			maxWatched: options.maxWatched ?? 256,
@@ -233,6 +240,11 @@ export class FileServer {
 	#inside(real: string): boolean {
 		const rel = relative(this.#realRoot, real);
 		return rel === "" || (!rel.startsWith(".." + sep) && rel !== ".." && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
+	}
+
+	/** A write that must come inside OSCORE and did not (RFC 8613 §8.2 leaves authorization to the server: 4.01). */
+	#unprotectedWrite(req: CoapRequest): boolean {
+		return this.#options.writeNeedsOscore && req.oscore === null;
 	}
 
 	#refuse(res: ResponseBuilder, r: Refusal): void {
@@ -361,6 +373,7 @@ export class FileServer {
 
 	async #put(req: CoapRequest, res: ResponseBuilder): Promise<void> {
 		try {
+			if (this.#unprotectedWrite(req)) return this.#refuse(res, new Refusal(CODE_UNAUTHORIZED, "OSCORE required"));
 			const named = checkSegments(req.path);
 			if (named instanceof Refusal) return this.#refuse(res, named);
 			if (named.directory) return this.#refuse(res, new Refusal(CODE_BAD_REQUEST, "cannot write a directory"));
@@ -390,6 +403,7 @@ export class FileServer {
 
 	async #delete(req: CoapRequest, res: ResponseBuilder): Promise<void> {
 		try {
+			if (this.#unprotectedWrite(req)) return this.#refuse(res, new Refusal(CODE_UNAUTHORIZED, "OSCORE required"));
 			const named = checkSegments(req.path);
 			if (named instanceof Refusal) return this.#refuse(res, named);
 			if (named.directory) return this.#refuse(res, new Refusal(CODE_BAD_REQUEST, "cannot delete a directory"));

@@ -6,7 +6,7 @@
  * answering `xscoap get --credentials` protected over real UDP (a wrong secret fails).
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialsError, loadContextDirectory, loadCredentials } from "../../hosts/node/credentials.js";
@@ -155,6 +155,40 @@ describe("OSCORE credentials files (aiocoap's format)", function () {
 			const broken = await xscoap(["get", base + "/hello", "--credentials", file("broken.json", { [base + "/*"]: { oscore: { basedir: join(tmp, "nowhere") } } })]);
 			assert.equal(broken.code, 2);
 			assert.match(broken.stderr, /^error: --credentials .*nowhere: no such OSCORE context directory/);
+		} finally {
+			await child.stop();
+		}
+	});
+
+	it("xscoap fileserver --write --credentials: reads answer both, protected inside OSCORE; PUT and DELETE only inside OSCORE (4.01 otherwise)", async () => {
+		const srv = dir("fs-srv", { "settings.json": SERVER_SETTINGS });
+		const cli = dir("fs-cli", { "settings.json": CLIENT_SETTINGS });
+		const files = dir("fs-files", { "a.txt": "file a\n" });
+		const serverFile = file("fs-server.json", { ":client": { oscore: { basedir: srv } } });
+		const child = new Child(process.execPath, [XSCOAP, "fileserver", files, "--write", "--bind", "127.0.0.1:0", "--credentials", serverFile]);
+		const m = await child.waitFor(/listening on coap:\/\/127\.0\.0\.1:(\d+)\//);
+		const base = "coap://127.0.0.1:" + m[1];
+		const clientFile = file("fs-client.json", { [base + "/*"]: { oscore: { basedir: cli } } });
+		try {
+			const plainGet = await xscoap(["get", base + "/a.txt"]);
+			assert.equal(plainGet.stdout, "file a\n", plainGet.stderr);
+			const get = await xscoap(["get", base + "/a.txt", "--credentials", clientFile, "-v"]);
+			assert.equal(get.code, 0, get.stderr);
+			assert.equal(get.stdout, "file a\n");
+			assert.match(get.stderr, /^<- .* 2\.04 Changed .*\[ OSCORE:0x \]/m, "answered protected (RFC 8613 §4.2: the outer code of a response to the outer POST is 2.04)");
+			const plainPut = await xscoap(["put", base + "/b.txt", "--payload", "plain"]);
+			assert.equal(plainPut.code, 1);
+			assert.match(plainPut.stderr, /4\.01 Unauthorized.*OSCORE required/);
+			assert.equal(existsSync(join(files, "b.txt")), false, "nothing written by the unprotected PUT");
+			const put = await xscoap(["put", base + "/b.txt", "--payload", "protected", "--credentials", clientFile]);
+			assert.equal(put.code, 0, put.stderr);
+			assert.equal(readFileSync(join(files, "b.txt"), "utf8"), "protected");
+			const plainDelete = await xscoap(["delete", base + "/b.txt"]);
+			assert.match(plainDelete.stderr, /4\.01 Unauthorized/);
+			assert.equal(existsSync(join(files, "b.txt")), true, "not deleted by the unprotected DELETE");
+			const del = await xscoap(["delete", base + "/b.txt", "--credentials", clientFile]);
+			assert.equal(del.code, 0, del.stderr);
+			assert.equal(existsSync(join(files, "b.txt")), false);
 		} finally {
 			await child.stop();
 		}

@@ -14,6 +14,7 @@ export const fileserverCommand: Command = Object.freeze<Command>({
 	summary: "serve the files of DIR (default: the current directory) over CoAP, as aiocoap-fileserver",
 	description:
 		"GET /path/file returns the file (block-wise when large, Content-Format from the extension: .txt 0, .json 50, .cbor 60, .senmlj 110, .senmlc 112, .wlnk 40, .xml 41, .bin 42, .png 23 ...; an ETag from the content, so a GET that names it gets 2.03 Valid). GET /path/dir/ (with the trailing slash) returns the directory as link-format, one link per entry. Observe (RFC 7641) a file or directory to get a notification when it changes (checked every second). With --write, PUT writes a file (2.01 Created or 2.04 Changed, atomically) and DELETE removes one (2.02 Deleted); If-Match and If-None-Match are honoured (4.12 Precondition Failed); without --write they get 4.05 Method Not Allowed.\n\n" +
+		"With --credentials (OSCORE, RFC 8613) requests inside OSCORE are answered inside it, and PUT and DELETE are accepted only inside OSCORE (4.01 Unauthorized otherwise); reads answer both.\n\n" +
 		"Nothing outside DIR is served, listed or written: path segments '.', '..' (also sent percent-encoded as %2e%2e), with '/', '\\' or NUL get 4.00 Bad Request; a path leading out through a symlink, or to something that is not a regular file or directory, gets 4.03 Forbidden.",
 	options: [
 		...SERVER_OPTIONS,
@@ -28,6 +29,7 @@ export const fileserverCommand: Command = Object.freeze<Command>({
 		const verbose = args.has("--verbose");
 		const files = new FileServer(dir, {
 			write: args.has("--write"),
+			writeNeedsOscore: security.oscore !== undefined,
 			onRequest: verbose ? undefined : (method, path, code) => process.stdout.write(method + " " + path + " " + codeName(code === 0 ? 0x45 : code) + "\n"),
 		});
 		try {
