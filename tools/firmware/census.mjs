@@ -26,7 +26,7 @@ export async function census({ moddable, mcsim, so, display, app }) {
 		["TransferPool", "duplicate detection: table and reply ring"],
 		["ObserverTable", "block-wise transfer slots"],
 		["EchoGuard", "observer table, client and server exchange slots"],
-		[mainAt(line(/^\s*app\.start\(\)/)), "Echo guard, the endpoint's parts (writer, responder, exchanges, dispatcher, notifier), socket"],
+		[mainAt(line(/^\s*app\.start\(\)/)), "Echo guard, OSCORE layer (message buffer, view, engine, context table), the endpoint's parts, socket"],
 	];
 	const dev = await runDebug({ moddable, mcsim, so, display, startLine: /starting in \d+ ms/ });
 	const rows = [];
