@@ -116,6 +116,8 @@ interface Device {
 	readonly app: SensorDeviceApp;
 	rd: RdClient | null;
 	observation: Observation | null;
+	/** The device's side of the observer's security context (OSCORE), else null. */
+	readonly observerContext: SecurityContext | null;
 }
 
 export class Shard {
@@ -152,6 +154,7 @@ export class Shard {
 			// Every device's socket binds at once; the first failure (in device order) is reported.
 			const opening: Promise<Endpoint>[] = [];
 			const apps: SensorDeviceApp[] = [];
+			const observerContexts: (SecurityContext | null)[] = [];
 			for (let k = 0; k < c.count; k++) {
 				const index = c.first + k;
 				const name = deviceName(index, c.total);
@@ -170,6 +173,7 @@ export class Shard {
 					contexts.push(sensorOscore(deviceOscoreConfig(keys.client), nobleCrypto)!);
 					contexts.push(memoryContext(keys.observer, "device", nobleCrypto, "xscoap sim observer"));
 				}
+				observerContexts.push(contexts[1] ?? null);
 				const app = buildSensorApp(board, clock, { ...example.sensor, name }, c.sampleMs, contexts.length > 0);
 				const udp: UdpConstructor = c.conditions === null ? NodeUdp : impairedUdpClass(c.conditions, new Prng(deriveSeed(c.seed, name + "/link")));
 				const ports: Ports = { udp, clock, random: fillRandom };
@@ -185,7 +189,7 @@ export class Shard {
 				const port = c.basePort + 1 + index;
 				const resources = app.router.resources.filter((x) => !x.hidden).map((x) => x.path);
 				const info: DeviceInfo = { index, name: deviceName(index, c.total), port, uri: "coap://" + c.address + ":" + port, resources };
-				this.#devices.push({ info, endpoint: r.value, app, rd: null, observation: null });
+				this.#devices.push({ info, endpoint: r.value, app, rd: null, observation: null, observerContext: observerContexts[k]! });
 				this.devices.push(info);
 			}
 			const failed = opened.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
@@ -255,6 +259,17 @@ export class Shard {
 				if (!this.#stopped) d.observation = this.#observe(d);
 			},
 		);
+	}
+
+	/**
+	 * Sequence numbers the devices have used under the observer's security contexts: the
+	 * notifications they protected for the observer (RFC 8613 §8.3: each one after the first
+	 * response takes its own Partial IV). 0 without OSCORE. For diagnostics and tests.
+	 */
+	protectedNotifications(): number {
+		let n = 0;
+		for (const d of this.#devices) n += d.observerContext?.sequence.peek ?? 0;
+		return n;
 	}
 
 	#value(index: number, text: string): void {
