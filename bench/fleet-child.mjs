@@ -5,6 +5,8 @@
 //   xscoap:    the fleet of `xscoap sim` (sim/fleet/: examples/sensor on the Node host with
 //              the ESP32 limits, registered with an in-process resource directory, observed by
 //              one xscoap client endpoint per shard), --workers W threads.
+//   xscoap-oscore: the same with `xscoap sim --oscore`'s OSCORE (RFC 8613): each device holds
+//              its two security contexts (sim/fleet/oscore.ts) and is observed inside OSCORE.
 //   node-coap: N node-coap servers (npm `coap`) serving the same three resources, the
 //              temperature observable and re-sent every second by a timer per observation,
 //              observed by the same kind of xscoap client endpoint (no directory: node-coap has
@@ -28,8 +30,10 @@ const BASE = Number(baseText);
 const imp = (p) => import(pathToFileURL(path.join(buildDir, p)).href);
 
 // The baseline: the process with the implementation's modules loaded, collected.
-if (impl === 'xscoap') {
+if (impl === 'xscoap' || impl === 'xscoap-oscore') {
   await imp('sim/fleet/fleet.js');
+  await imp('sim/fleet/oscore.js');
+  await imp('modules/coap/oscore/noble.js');
   await imp('hosts/node/rd/server.js');
 } else await import('coap');
 await imp('hosts/node/ports.js');
@@ -51,13 +55,16 @@ const noteValue = (i) => {
 let stop;
 
 try {
-  if (impl === 'xscoap') {
+  if (impl === 'xscoap' || impl === 'xscoap-oscore') {
     const { Fleet } = await imp('sim/fleet/fleet.js');
+    const { fleetOscoreKeys } = await imp('sim/fleet/oscore.js');
+    const { webcrypto } = await import('node:crypto');
+    const oscore = impl === 'xscoap-oscore' ? fleetOscoreKeys(N, (b) => webcrypto.getRandomValues(b)) : null;
     const { DirectoryServer } = await imp('hosts/node/rd/server.js');
     const rd = await DirectoryServer.start({ address: '127.0.0.1', port: BASE });
     let fleet;
     fleet = await Fleet.start(
-      { devices: N, workers: WORKERS, address: '127.0.0.1', basePort: BASE, rd: 'coap://127.0.0.1:' + BASE, lifetime: 300, conditions: null, seed: 1, observe: true, sampleMs: 1000, batchMs: 200 },
+      { devices: N, workers: WORKERS, address: '127.0.0.1', basePort: BASE, rd: 'coap://127.0.0.1:' + BASE, lifetime: 300, conditions: null, seed: 1, observe: true, sampleMs: 1000, batchMs: 200, oscore },
       {
         registration: () => {
           if (allRegisteredMs < 0 && fleet !== undefined && fleet.registered === N) allRegisteredMs = performance.now() - t0;

@@ -11,6 +11,9 @@
 //      for 1000 (npm start adds `npm run build` before it).
 // Usage: node bench/fleet.mjs [--quick] [--devices 1000,2000,4000] [--seconds S] [--warmup S]
 //        [--workers W] [--json]; exported runFleet() is called by bench/run.mjs.
+//        node bench/fleet.mjs --oscore [--devices 1000] [--workers W] ...: `xscoap sim` without
+//        and with --oscore (each device's security contexts, observed inside OSCORE), the same
+//        N in fresh processes, for the RSS per device of OSCORE (no node-coap, no start-up times).
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +147,42 @@ export async function runFleet({ buildDir = path.join(REPO, 'build'), binDir = R
   return { runs, startup, seconds: secs, warmup: warm };
 }
 
+/** `xscoap sim` without and with --oscore at each N (and on `workers` threads at the largest). */
+export async function runFleetOscore({ buildDir = path.join(REPO, 'build'), devices, seconds, warmup, workers = 2, log = (s) => process.stdout.write(s + '\n') } = {}) {
+  const sizes = devices ?? [1000];
+  const secs = seconds ?? 20;
+  const warm = warmup ?? 10;
+  const runs = [];
+  log(`\n== fleet with and without OSCORE: ${warm} s warm-up + ${secs} s measured per run (fresh process each)`);
+  const configs = sizes.map((n) => [n, 1]);
+  if (workers > 1) configs.push([sizes[sizes.length - 1], workers]);
+  for (const [n, w] of configs) {
+    for (const impl of ['xscoap', 'xscoap-oscore']) {
+      const r = child(buildDir, impl, n, secs, warm, w);
+      runs.push(r);
+      log(r.error ? `  ${impl} ${n} x${w}: ${r.error}` : `  ${impl.padEnd(13)} ${String(n).padStart(5)} devices, ${w} thread${w > 1 ? 's' : ''}: ${r.rate.toFixed(0)}/${n} notifications/s, CPU ${r.cpuPercent.toFixed(0)} %, RSS ${(r.rss / 1048576).toFixed(0)} MB (${(r.rssPerDevice / 1024).toFixed(1)} KiB/device), loop delay p99 ${r.eldP99Ms.toFixed(1)} ms`);
+    }
+  }
+  return { runs, seconds: secs, warmup: warm };
+}
+
+/** The markdown table of runFleetOscore. */
+export function fleetOscoreReport(f) {
+  const L = ['| fleet | devices | threads | notifications/s (expected) | CPU | RSS | RSS per device | loop delay p99 | sustained |', '|---|---:|---:|---:|---:|---:|---:|---:|---|'];
+  for (const r of f.runs) {
+    const name = r.impl === 'xscoap' ? '`xscoap sim`' : '`xscoap sim --oscore`';
+    if (r.error) L.push(`| ${name} | ${r.devices} | ${r.workers} | failed: ${r.error.replace(/\|/g, '/')} | | | | | no |`);
+    else L.push(`| ${name} | ${r.devices} | ${r.workers} | ${r.rate.toFixed(0)} (${r.devices}) | ${r.cpuPercent.toFixed(0)} % | ${(r.rss / 1048576).toFixed(0)} MB | ${(r.rssPerDevice / 1024).toFixed(1)} KiB | ${r.eldP99Ms.toFixed(1)} ms | ${sustained(r) ? 'yes' : '**no**'} |`);
+  }
+  const ratios = [];
+  for (const o of f.runs.filter((r) => r.impl === 'xscoap-oscore' && !r.error)) {
+    const p = f.runs.find((r) => r.impl === 'xscoap' && r.devices === o.devices && r.workers === o.workers && !r.error);
+    if (p) ratios.push(`${o.devices} devices on ${o.workers} thread${o.workers > 1 ? 's' : ''}: RSS per device ${(o.rssPerDevice / p.rssPerDevice).toFixed(2)}x (+${((o.rssPerDevice - p.rssPerDevice) / 1024).toFixed(1)} KiB), CPU ${(o.cpuPercent / p.cpuPercent).toFixed(2)}x`);
+  }
+  L.push('', '--oscore / plain, same run: ' + ratios.join('; ') + '.');
+  return L.join('\n');
+}
+
 const sustained = (r) => !r.error && r.rate >= 0.98 * r.devices && r.eldP99Ms < 100;
 
 /** The markdown section of the report. */
@@ -185,6 +224,17 @@ export function fleetReport(f) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const val = (flag) => (args.indexOf(flag) >= 0 ? args[args.indexOf(flag) + 1] : undefined);
+  if (args.includes('--oscore')) {
+    const o = await runFleetOscore({
+      devices: val('--devices')?.split(',').map(Number),
+      seconds: val('--seconds') ? Number(val('--seconds')) : undefined,
+      warmup: val('--warmup') ? Number(val('--warmup')) : undefined,
+      workers: val('--workers') ? Number(val('--workers')) : 2,
+    });
+    if (args.includes('--json')) console.log(JSON.stringify(o));
+    else console.log('\n' + fleetOscoreReport(o));
+    process.exit(0);
+  }
   const f = await runFleet({
     quick: args.includes('--quick'),
     devices: val('--devices')?.split(',').map(Number),

@@ -10,6 +10,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { LinkConditions } from "../impairment.js";
+import type { DeviceOscoreKeys } from "./oscore.js";
 import { Shard, ShardStartError, type DeviceInfo, type ShardConfig, type ShardEvents } from "./shard.js";
 
 export interface FleetOptions {
@@ -25,6 +26,8 @@ export interface FleetOptions {
 	readonly observe: boolean;
 	readonly sampleMs: number;
 	readonly batchMs?: number;
+	/** OSCORE keys of every device, in fleet order (oscore.ts), or null/absent for plain CoAP. */
+	readonly oscore?: readonly DeviceOscoreKeys[] | null;
 }
 
 export interface FleetListener {
@@ -166,6 +169,7 @@ export class Fleet {
 				observe: options.observe,
 				sampleMs: options.sampleMs,
 				batchMs: options.batchMs ?? 100,
+				oscore: options.oscore ? options.oscore.slice(first, first + Math.min(per, options.devices - first)) : null,
 			};
 			fleet.#shards.push(options.workers > 1 ? new WorkerShard(config, events) : new LocalShard(config, events));
 		}

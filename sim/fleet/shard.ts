@@ -9,6 +9,12 @@
  * (examples/sensor/rd.ts). The observer is one client Endpoint that observes every device's
  * temperature (RFC 7641) and passes the values on in batches.
  *
+ * With OSCORE (`config.oscore`, keys from oscore.ts): each device holds the client's context
+ * (provisioned the firmware's way, example.ts) and the observer's, and the observer observes
+ * inside OSCORE (RFC 8613 §4.1.3.5: Observe, protected notifications), so the live view shows
+ * values only when protected notifications work. Registration with the directory stays plain:
+ * the device's contexts name no URI, so its own requests go out unprotected.
+ *
  * Start-up fails as a whole: if any socket cannot be bound, everything bound so far is closed
  * and the error names the port. `stop()` removes every registration (bounded in time), then
  * closes everything; nothing is left running.
@@ -19,14 +25,17 @@ import type { Ports, UdpConstructor } from "../../modules/coap/host.js";
 import { deviceSettings } from "../../modules/coap/device.js";
 import type { Observation } from "../../modules/coap/client/observation.js";
 import type { RdClient, RdEvent } from "../../modules/coap/rd/client.js";
+import { nobleCrypto } from "../../modules/coap/oscore/noble.js";
+import type { SecurityContext } from "../../modules/coap/oscore/context.js";
 import { NodeClock } from "../../hosts/node/clock.js";
 import { NodeUdp } from "../../hosts/node/udp.js";
 import { SimulatedSensors, TEMPERATURE_PERIOD_MS } from "../../examples/sensor/simulated.js";
 import { sensorRdSettings, startSensorRd } from "../../examples/sensor/rd.js";
 import type { LinkConditions } from "../impairment.js";
 import { Prng, deriveSeed } from "../prng.js";
-import { buildSensorApp, sensorExampleConfig, type SensorDeviceApp } from "./example.js";
+import { buildSensorApp, sensorExampleConfig, sensorOscore, type SensorDeviceApp } from "./example.js";
 import { impairedUdpClass } from "./impaired-udp.js";
+import { deviceOscoreConfig, memoryContext, type DeviceOscoreKeys } from "./oscore.js";
 
 /** What a shard runs (plain data: it crosses to worker threads). */
 export interface ShardConfig {
@@ -52,6 +61,8 @@ export interface ShardConfig {
 	readonly sampleMs: number;
 	/** How long values are collected before a batch goes out, ms. */
 	readonly batchMs: number;
+	/** OSCORE keys of the shard's devices, in order (oscore.ts), or null for plain CoAP. */
+	readonly oscore?: readonly DeviceOscoreKeys[] | null;
 }
 
 /** A device as the fleet lists it. */
@@ -87,6 +98,8 @@ export class ShardStartError extends Error {
 
 /** Devices one observer endpoint watches. */
 const OBSERVER_SHARE = 500;
+/** ... with OSCORE: one security context per device, and an endpoint holds at most 256 (tuning.ts). */
+const OSCORE_OBSERVER_SHARE = 250;
 
 /** Devices started together, and the pause between groups (see Shard.start). */
 const START_GROUP = 25;
@@ -103,6 +116,8 @@ interface Device {
 	readonly app: SensorDeviceApp;
 	rd: RdClient | null;
 	observation: Observation | null;
+	/** The device's side of the observer's security context (OSCORE), else null. */
+	readonly observerContext: SecurityContext | null;
 }
 
 export class Shard {
@@ -111,8 +126,9 @@ export class Shard {
 	readonly #events: ShardEvents;
 	readonly #devices: Device[] = [];
 	readonly #clock = new NodeClock();
-	/** Observer endpoints, each watching up to OBSERVER_SHARE devices (device k: observers[k / OBSERVER_SHARE]). */
+	/** Observer endpoints, each watching up to #share devices (device k: observers[k / #share]). */
 	readonly #observers: Endpoint[] = [];
+	readonly #share: number;
 	#batch: (number | string)[] = [];
 	#batchTimer: ReturnType<typeof setTimeout> | undefined;
 	#stopped = false;
@@ -120,6 +136,9 @@ export class Shard {
 	constructor(config: ShardConfig, events: ShardEvents) {
 		this.config = config;
 		this.#events = events;
+		const keys = config.oscore ?? null;
+		if (keys !== null && keys.length !== config.count) throw new RangeError("OSCORE keys for " + keys.length + " devices, the shard runs " + config.count);
+		this.#share = keys !== null ? OSCORE_OBSERVER_SHARE : OBSERVER_SHARE;
 	}
 
 	/**
@@ -135,6 +154,7 @@ export class Shard {
 			// Every device's socket binds at once; the first failure (in device order) is reported.
 			const opening: Promise<Endpoint>[] = [];
 			const apps: SensorDeviceApp[] = [];
+			const observerContexts: (SecurityContext | null)[] = [];
 			for (let k = 0; k < c.count; k++) {
 				const index = c.first + k;
 				const name = deviceName(index, c.total);
@@ -146,11 +166,19 @@ export class Shard {
 				const phase = Math.floor(rng.nextFloat() * TEMPERATURE_PERIOD_MS);
 				const clock = this.#clock;
 				const board = new SimulatedSensors({ now: () => clock.now() - startedAt + phase, temperature, humidity });
-				const app = buildSensorApp(board, clock, { ...example.sensor, name }, c.sampleMs);
+				// OSCORE: the client's context as config.sensor.oscore (the firmware's path), and the observer's.
+				const keys = c.oscore?.[k];
+				const contexts: SecurityContext[] = [];
+				if (keys !== undefined) {
+					contexts.push(sensorOscore(deviceOscoreConfig(keys.client), nobleCrypto)!);
+					contexts.push(memoryContext(keys.observer, "device", nobleCrypto, "xscoap sim observer"));
+				}
+				observerContexts.push(contexts[1] ?? null);
+				const app = buildSensorApp(board, clock, { ...example.sensor, name }, c.sampleMs, contexts.length > 0);
 				const udp: UdpConstructor = c.conditions === null ? NodeUdp : impairedUdpClass(c.conditions, new Prng(deriveSeed(c.seed, name + "/link")));
 				const ports: Ports = { udp, clock, random: fillRandom };
 				apps.push(app);
-				opening.push(open(ports, c.address, port, app, settings.limits, name));
+				opening.push(open(ports, c.address, port, app, settings.limits, name, contexts));
 			}
 			const opened = await Promise.allSettled(opening);
 			for (let k = 0; k < c.count; k++) {
@@ -161,7 +189,7 @@ export class Shard {
 				const port = c.basePort + 1 + index;
 				const resources = app.router.resources.filter((x) => !x.hidden).map((x) => x.path);
 				const info: DeviceInfo = { index, name: deviceName(index, c.total), port, uri: "coap://" + c.address + ":" + port, resources };
-				this.#devices.push({ info, endpoint: r.value, app, rd: null, observation: null });
+				this.#devices.push({ info, endpoint: r.value, app, rd: null, observation: null, observerContext: observerContexts[k]! });
 				this.devices.push(info);
 			}
 			const failed = opened.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
@@ -169,13 +197,20 @@ export class Shard {
 			// Several observer sockets for a large shard: one socket receiving thousands of
 			// notifications a second loses some to its receive buffer whenever the thread pauses
 			// (a garbage collection); and an endpoint's tables have a size limit.
-			for (let k = 0; c.observe && k < c.count; k += OBSERVER_SHARE) {
-				const share = Math.min(OBSERVER_SHARE, c.count - k);
+			for (let k = 0; c.observe && k < c.count; k += this.#share) {
+				const share = Math.min(this.#share, c.count - k);
+				// OSCORE: the observer's side of each device's observer context, for that device's URIs.
+				let credentials: Record<string, SecurityContext> | undefined;
+				if (c.oscore) {
+					credentials = {};
+					for (let j = k; j < k + share; j++) credentials["coap://" + c.address + ":" + (c.basePort + 1 + c.first + j) + "/*"] = memoryContext(c.oscore[j]!.observer, "client", nobleCrypto, "");
+				}
 				const observer = new Endpoint({
 					ports: { udp: NodeUdp, clock: this.#clock, random: fillRandom },
 					address: c.address,
 					// One client slot per observation (RFC 7641: each holds its exchange), a few more for its requests.
-					limits: { clientExchanges: share + 4, serverExchanges: 0, dedupEntries: 4 * share + 16, observers: 0, blockTransfers: 2 },
+					limits: { clientExchanges: share + 4, serverExchanges: 0, dedupEntries: 4 * share + 16, observers: 0, blockTransfers: 2, oscoreContexts: credentials === undefined ? 0 : share },
+					oscore: credentials === undefined ? undefined : { credentials },
 				});
 				this.#observers.push(observer);
 				await (observer.socket as unknown as NodeUdp).ready();
@@ -213,7 +248,7 @@ export class Shard {
 
 	#observe(d: Device): Observation {
 		const index = d.info.index;
-		return this.#observers[Math.floor((index - this.config.first) / OBSERVER_SHARE)]!.observe(
+		return this.#observers[Math.floor((index - this.config.first) / this.#share)]!.observe(
 			{ uri: d.info.uri + "/sensors/temperature" },
 			(n) => {
 				if (n.ok) this.#value(index, n.text());
@@ -224,6 +259,17 @@ export class Shard {
 				if (!this.#stopped) d.observation = this.#observe(d);
 			},
 		);
+	}
+
+	/**
+	 * Sequence numbers the devices have used under the observer's security contexts: the
+	 * notifications they protected for the observer (RFC 8613 §8.3: each one after the first
+	 * response takes its own Partial IV). 0 without OSCORE. For diagnostics and tests.
+	 */
+	protectedNotifications(): number {
+		let n = 0;
+		for (const d of this.#devices) n += d.observerContext?.sequence.peek ?? 0;
+		return n;
 	}
 
 	#value(index: number, text: string): void {
@@ -276,10 +322,10 @@ export class Shard {
 }
 
 /** Opens a device's endpoint and waits for its socket; on failure closes it and names the port. */
-async function open(ports: Ports, address: string, port: number, app: SensorDeviceApp, limits: Endpoint["limits"], name: string): Promise<Endpoint> {
+async function open(ports: Ports, address: string, port: number, app: SensorDeviceApp, limits: Endpoint["limits"], name: string, contexts: SecurityContext[]): Promise<Endpoint> {
 	let endpoint: Endpoint;
 	try {
-		endpoint = new Endpoint({ ports, address, port, router: app.router, limits });
+		endpoint = new Endpoint({ ports, address, port, router: app.router, limits, oscore: contexts.length > 0 ? { contexts } : undefined });
 	} catch (e) {
 		throw new ShardStartError("cannot open " + name + " on " + address + ":" + port + ": " + (e as Error).message, port, (e as { code?: string }).code ?? "");
 	}

@@ -13,6 +13,8 @@
 //     /large, POST to /echo, Observe of /counter), and a wrong secret that must fail.
 //  4. xscoap get --credentials against aiocoap-fileserver --credentials (a file, a large file
 //     block-wise, a directory listing), and a wrong secret that must fail.
+//  5. aiocoap-client --credentials with the credentials file `xscoap sim --oscore` writes: GET of
+//     every device's temperature, a PUT of the LED; the LED in the clear is refused (4.01).
 //
 // Known deviations of the peer are listed (KNOWN) and reported as such; the exit status is 1
 // only for anything else. Prints one line per check and a summary.
@@ -241,6 +243,27 @@ console.log("4. xscoap get --credentials against aiocoap-fileserver --credential
 	r = await run(process.execPath, [XSCOAP, "get", base + "/note.txt", "--credentials", "xs-client-wrong.json"]);
 	record("4", "a wrong secret fails", r.code !== 0 && r.stdout === "" && /COAP_OSCORE/.test(r.stderr), r.stderr.trim().split("\n")[0]);
 	await srv.stop();
+}
+
+// ---------------------------------------------------------------- 5. aiocoap-client, xscoap sim --oscore
+console.log("5. aiocoap-client --credentials with the credentials file of xscoap sim --oscore");
+{
+	const p = 20000 + Math.floor(Math.random() * 12000);
+	const dir = path.join(TMP, "sim-credentials");
+	const sim = await server(process.execPath, [XSCOAP, "sim", "--oscore", "--devices", "2", "--base-port", String(p), "--oscore-dir", dir], /registered 2\/2 with /);
+	const file = path.join(dir, "credentials.json");
+	record("5", "the sim printed the credentials file and an aiocoap-client command", sim.out.includes("aiocoap-client --credentials " + file + " coap://127.0.0.1:" + (p + 1) + "/sensors/temperature"), "");
+	for (const i of [1, 2]) {
+		const r = await py("aiocoap-client", "--credentials", file, "coap://127.0.0.1:" + (p + i) + "/sensors/temperature");
+		record("5", "GET sensor-00" + i + "'s temperature", r.code === 0 && /^\d+\.\d\d$/m.test(r.stdout), (r.stdout + r.stderr).trim().slice(0, 200));
+	}
+	let r = await py("aiocoap-client", "--credentials", file, "-m", "PUT", "--payload", "on", "coap://127.0.0.1:" + (p + 2) + "/actuators/led");
+	record("5", "PUT sensor-002's LED", r.code === 0, (r.stdout + r.stderr).trim().slice(0, 200));
+	r = await py("aiocoap-client", "--credentials", file, "coap://127.0.0.1:" + (p + 2) + "/actuators/led");
+	record("5", "GET sensor-002's LED: 1", r.code === 0 && r.stdout.trim() === "1", (r.stdout + r.stderr).trim().slice(0, 200));
+	r = await py("aiocoap-client", "-m", "PUT", "--payload", "off", "coap://127.0.0.1:" + (p + 2) + "/actuators/led");
+	record("5", "PUT of the LED in the clear: 4.01", /4\.01|Unauthorized/.test(r.stdout + r.stderr), (r.stdout + r.stderr).trim().split("\n").pop().slice(0, 200));
+	await sim.stop();
 }
 
 // ---------------------------------------------------------------- summary

@@ -3,7 +3,7 @@
  * `xscoap rd`, found through the directory's lookup interface, read and observed with the
  * client, stopped with SIGINT (every device deregistered, nothing left running); the fleet's
  * own directory, worker threads, link impairment, and the errors a user meets (a busy port, a
- * bad option, --oscore not done yet).
+ * bad option; --oscore has its own file, sim-oscore.test.ts).
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
@@ -190,7 +190,7 @@ describe("xscoap sim (device fleet simulation)", function () {
 		}
 	});
 
-	it("bad options are one-line usage errors (exit 2); --oscore says it is not done yet", async () => {
+	it("bad options are one-line usage errors (exit 2)", async () => {
 		const cases: [string[], RegExp][] = [
 			[["--devices", "0"], /--devices takes a whole number 1\.\.20000, got "0"/],
 			[["--devices", "many"], /--devices takes a whole number/],
@@ -203,7 +203,6 @@ describe("xscoap sim (device fleet simulation)", function () {
 			[["--rd", "http://x"], /--rd: unsupported scheme http/],
 			[["--rd", "coap://[::1]:5683"], /IPv4 address/],
 			[["--rd", "coap://no-such-host.invalid"], /cannot resolve host/],
-			[["--oscore"], /--oscore: xscoap sim does not give its devices OSCORE contexts yet/],
 			[["--devices"], /--devices needs a value/],
 			[["--bogus"], /unknown option --bogus/],
 			[["extra"], /takes no arguments/],

@@ -33,14 +33,26 @@ export function deviceTable(devices: readonly DeviceInfo[], lookup: LookupUris):
 	return s;
 }
 
-/** Two or three commands to paste: read a device, observe it, find them all in the directory. */
-export function readyCommands(devices: readonly DeviceInfo[], lookup: LookupUris): string {
+/**
+ * Two or three commands to paste: read a device, observe it, find them all in the directory.
+ * With `credentials` (--oscore): the device's requests carry `--credentials FILE`, the LED is
+ * switched (the resource that needs OSCORE), and aiocoap-client's form of the first request.
+ */
+export function readyCommands(devices: readonly DeviceInfo[], lookup: LookupUris, credentials: string | null = null): string {
 	const d = devices[0]!;
-	let s = "  npx xscoap get " + d.uri + "/sensors/temperature\n";
-	s += "  npx xscoap get " + d.uri + "/sensors/temperature --observe\n";
+	const cred = credentials === null ? "" : " --credentials " + shellWord(credentials);
+	let s = "  npx xscoap get " + d.uri + "/sensors/temperature" + cred + "\n";
+	s += "  npx xscoap get " + d.uri + "/sensors/temperature --observe" + cred + "\n";
+	if (credentials !== null) s += "  npx xscoap put " + d.uri + "/actuators/led --payload on" + cred + "\n";
 	if (lookup.res !== null) s += "  npx xscoap get '" + lookup.res + "?rt=temperature-c'\n";
-	else s += "  npx xscoap put " + d.uri + "/actuators/led --payload on\n";
+	else if (credentials === null) s += "  npx xscoap put " + d.uri + "/actuators/led --payload on\n";
+	if (credentials !== null) s += "  aiocoap-client" + cred + " " + d.uri + "/sensors/temperature\n";
 	return s;
+}
+
+/** `text` as one shell word: as it is when it needs no quoting, else in single quotes. */
+export function shellWord(text: string): string {
+	return /^[A-Za-z0-9_\/.:@%+=,-]+$/.test(text) ? text : "'" + text.replace(/'/g, "'\\''") + "'";
 }
 
 /** "12.3 MB" */

@@ -6,23 +6,31 @@
  * itself is sim/fleet/. Ctrl-C (SIGINT, SIGTERM, SIGHUP, or the reader of the output going
  * away) removes every registration, closes everything and exits 0; a second Ctrl-C exits at once.
  *
- * `--oscore` is reserved here: each device's OSCORE context and a credentials file for the
- * client are not done yet (the stack has OSCORE, RFC 8613; the fleet does not use it); until then
- * the option is refused with a usage error, so command lines stay the same when it lands.
+ * `--oscore` (OSCORE, RFC 8613): every device gets security contexts of its own with keys made
+ * for this run (sim/fleet/oscore.ts; random even with --seed, which only makes the simulated
+ * values reproducible), the way the firmware takes one (config.sensor.oscore: /actuators/led
+ * then answers only protected requests, 4.01 otherwise; the sensors answer both), and the
+ * client's side is written as a credentials file in aiocoap's format with one context
+ * directory per device (hosts/node/sim/credentials.ts; `--oscore-dir DIR`, default
+ * $TMPDIR/xscoap-sim-P), printed with the ready commands. The live view observes over OSCORE
+ * with contexts of its own. Registration with the directory stays plain CoAP.
  *
- * Exit status: 0 after Ctrl-C; 2 for a usage error; 3 when the fleet cannot start (a port in
- * use, for the directory or a device).
+ * Exit status: 0 after Ctrl-C; 2 for a usage error (also an --oscore-dir that cannot be
+ * written); 3 when the fleet cannot start (a port in use, for the directory or a device).
  */
+import { webcrypto } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { parseCoapUri } from "../../../../modules/coap/uri/uri.js";
 import { linkParam, parseLinkFormat, resolveReference, valueMatches } from "../../../../modules/coap/rd/links.js";
 import { Fleet } from "../../../../sim/fleet/fleet.js";
+import { fleetOscoreKeys, type DeviceOscoreKeys } from "../../../../sim/fleet/oscore.js";
 import { ShardStartError } from "../../../../sim/fleet/shard.js";
 import { DEFAULT_CONDITIONS, type LinkConditions } from "../../../../sim/impairment.js";
 import { openEndpoint } from "../../ports.js";
 import { EP_LOOKUP_PATH, RES_LOOKUP_PATH } from "../../rd/directory.js";
 import { DirectoryServer } from "../../rd/server.js";
+import { CredentialsDirError, defaultCredentialsDir, prepareCredentialsDir, writeFleetCredentials } from "../../sim/credentials.js";
 import { LiveView, deviceTable, readyCommands, type LookupUris } from "../../sim/view.js";
 import { type Args, type Command, EXIT_NO_RESPONSE, EXIT_OK, UsageError } from "../command.js";
 import { hostPort } from "../net.js";
@@ -41,12 +49,12 @@ interface SimOptions {
 	rd: string | null;
 	seed: number;
 	conditions: LinkConditions | null;
+	/** --oscore: the directory of the client's credentials (absolute, prepared), else null. */
+	oscoreDir: string | null;
 }
 
 async function readOptions(args: Args): Promise<SimOptions> {
 	if (args.positional.length > 0) throw new UsageError("sim takes no arguments besides its options, got " + args.positional[0]);
-	// Reserved: the OSCORE helper's work plugs in here (a context per device, a credentials file).
-	if (args.has("--oscore")) throw new UsageError("--oscore: xscoap sim does not give its devices OSCORE contexts yet (the devices and the client speak plain CoAP)");
 	const devices = intFlag(args, "--devices", 3, 1, 20000);
 	const workers = Math.min(devices, intFlag(args, "--workers", 1, 1, 64));
 	const basePort = intFlag(args, "--base-port", 5683, 1, 65535);
@@ -74,7 +82,17 @@ async function readOptions(args: Args): Promise<SimOptions> {
 	}
 	const impaired = loss > 0 || duplicate > 0 || delay > 0;
 	const conditions: LinkConditions | null = impaired ? { ...DEFAULT_CONDITIONS, loss, duplicate, delayMs: delay, mtu: 65507 } : null;
-	return { devices, workers, basePort, rd, seed, conditions };
+	// --oscore-dir DIR implies --oscore; the directory is checked (and marked) before anything starts.
+	let oscoreDir: string | null = null;
+	if (args.has("--oscore") || args.value("--oscore-dir") !== undefined) {
+		try {
+			oscoreDir = prepareCredentialsDir(args.value("--oscore-dir") ?? defaultCredentialsDir(basePort));
+		} catch (e) {
+			if (e instanceof CredentialsDirError) throw new UsageError("--oscore-dir " + e.message);
+			throw e;
+		}
+	}
+	return { devices, workers, basePort, rd, seed, conditions, oscoreDir };
 }
 
 /** An option's value as a whole number in [min, max], or `fallback` when absent. */
@@ -117,7 +135,9 @@ async function runSim(args: Args): Promise<number> {
 	} else rdUri = o.rd;
 
 	const impairment = o.conditions === null ? "" : ", links impaired: loss " + o.conditions.loss + ", delay " + o.conditions.delayMs + " ms, duplicate " + o.conditions.duplicate;
-	out.write("xscoap sim: " + o.devices + " simulated sensor device" + (o.devices === 1 ? "" : "s") + " (examples/sensor on the Node host), seed " + o.seed + (o.workers > 1 ? ", " + o.workers + " worker threads" : "") + impairment + "\n");
+	// OSCORE: fresh keys for every device (a cryptographic source; not the seed, see the header).
+	const keys: DeviceOscoreKeys[] | null = o.oscoreDir === null ? null : fleetOscoreKeys(o.devices, (b) => webcrypto.getRandomValues(b));
+	out.write("xscoap sim: " + o.devices + " simulated sensor device" + (o.devices === 1 ? "" : "s") + " (examples/sensor on the Node host), seed " + o.seed + (o.workers > 1 ? ", " + o.workers + " worker threads" : "") + impairment + (keys !== null ? ", OSCORE" : "") + "\n");
 	out.write("resource directory: " + rdUri + (directory !== undefined ? " (started here; rt core.rd core.rd-lookup-ep core.rd-lookup-res)" : " (external)") + "\n\n");
 
 	let view: LiveView | undefined;
@@ -129,7 +149,7 @@ async function runSim(args: Args): Promise<number> {
 	let fleet: Fleet;
 	try {
 		fleet = await Fleet.start(
-			{ devices: o.devices, workers: o.workers, address: ADDRESS, basePort: o.basePort, rd: rdUri, lifetime: LIFETIME_S, conditions: o.conditions, seed: o.seed, observe: true, sampleMs: 1000 },
+			{ devices: o.devices, workers: o.workers, address: ADDRESS, basePort: o.basePort, rd: rdUri, lifetime: LIFETIME_S, conditions: o.conditions, seed: o.seed, observe: true, sampleMs: 1000, oscore: keys },
 			{
 				registration: (index, location, registered) => {
 					if (view !== undefined) view.registration(index, location, registered);
@@ -153,10 +173,27 @@ async function runSim(args: Args): Promise<number> {
 	}
 	fleetRef = fleet;
 
+	// The client's credentials, once the devices run (a run that could not start leaves the last ones alone).
+	let credentials: string | null = null;
+	if (keys !== null) {
+		try {
+			credentials = writeFleetCredentials(o.oscoreDir!, fleet.devices, keys);
+		} catch (e) {
+			await fleet.stop(STOP_TIMEOUT_MS);
+			directory?.close();
+			process.stderr.write("error: --oscore-dir " + (e as Error).message + "\n");
+			return EXIT_NO_RESPONSE;
+		}
+	}
+
 	const lookup: LookupUris = directory !== undefined ? { ep: rdUri + EP_LOOKUP_PATH, res: rdUri + RES_LOOKUP_PATH } : await discoverLookups(rdUri);
 	out.write(deviceTable(fleet.devices, lookup));
-	out.write("\ntry:\n" + readyCommands(fleet.devices, lookup) + "\n");
-	out.write("live temperatures (Ctrl-C stops" + (out.isTTY ? "" : "; one line per change") + "):\n");
+	if (credentials !== null) {
+		out.write("\nOSCORE (RFC 8613): each device has security contexts of its own, with keys made for this run; /actuators/led answers only protected requests (4.01 otherwise), the sensors answer both.\n");
+		out.write("client credentials (xscoap and aiocoap format): " + credentials + "\n  one context directory per device: " + o.oscoreDir + "/sensor-NNN/ (the clients keep their sequence numbers there; the next run replaces them)\n");
+	}
+	out.write("\ntry:\n" + readyCommands(fleet.devices, lookup, credentials) + "\n");
+	out.write("live temperatures" + (credentials !== null ? ", observed over OSCORE" : "") + " (Ctrl-C stops" + (out.isTTY ? "" : "; one line per change") + "):\n");
 	view = new LiveView(fleet, out, true, baseRss);
 	// Registrations that came before the view existed.
 	for (let i = 0; i < fleet.devices.length; i++) view.registration(i, fleet.locations[i]!, fleet.registeredFlags[i]!);
@@ -242,10 +279,11 @@ async function discoverLookups(rdUri: string): Promise<LookupUris> {
 
 export const simCommand: Command = Object.freeze<Command>({
 	names: ["sim"],
-	synopsis: "[--devices N] [--rd URI] [--loss F] ...",
+	synopsis: "[--devices N] [--rd URI] [--oscore] [--loss F] ...",
 	summary: "simulate a fleet of sensor devices (examples/sensor) on 127.0.0.1 with a resource directory; npm start runs it",
 	description:
-		"Starts N devices, each the firmware example of examples/sensor on its own UDP port on 127.0.0.1 (ports P+1..P+N), and a resource directory on port P that they register with (or registers them with the directory at --rd URI). Prints a table of the devices, commands to paste, and then the temperatures as they are observed (in place on a terminal; one line per change in a pipe). Ctrl-C removes every registration, closes everything and exits 0.",
+		"Starts N devices, each the firmware example of examples/sensor on its own UDP port on 127.0.0.1 (ports P+1..P+N), and a resource directory on port P that they register with (or registers them with the directory at --rd URI). Prints a table of the devices, commands to paste, and then the temperatures as they are observed (in place on a terminal; one line per change in a pipe). Ctrl-C removes every registration, closes everything and exits 0.\n\n" +
+		"--oscore gives every device OSCORE (RFC 8613) security contexts of its own, as the firmware takes one from config.sensor.oscore: /actuators/led then answers only protected requests (4.01 otherwise), the sensors answer both, and the live view observes over OSCORE. The client's side is written to --oscore-dir (default $TMPDIR/xscoap-sim-P): credentials.json, for xscoap --credentials and aiocoap-client --credentials, and a context directory per device. The keys are random and new at every run (--seed does not fix them); a run replaces the last run's directories.",
 	options: [
 		{ names: ["--devices"], value: "N", help: "devices to simulate, 1..20000 (default 3)" },
 		{ names: ["--workers"], value: "W", help: "spread the devices over W worker threads, to use every core (default 1: all in the main thread)" },
@@ -255,7 +293,8 @@ export const simCommand: Command = Object.freeze<Command>({
 		{ names: ["--loss"], value: "F", help: "probability 0..1 that a datagram on a device's link is lost (both directions; the virtual network's model, sim/impairment.ts)" },
 		{ names: ["--duplicate"], value: "F", help: "probability 0..1 that a datagram on a device's link arrives twice" },
 		{ names: ["--delay"], value: "MS", help: "one-way delay added on every device's link, milliseconds" },
-		{ names: ["--oscore"], help: "give each device an OSCORE context and write the client's credentials file: not done yet, refused for now" },
+		{ names: ["--oscore"], help: "OSCORE (RFC 8613): each device gets contexts of its own (new random keys every run, also with --seed) and /actuators/led takes only protected requests; the client's credentials file (aiocoap's format, for xscoap get and aiocoap-client --credentials) is written and printed with the commands" },
+		{ names: ["--oscore-dir"], value: "DIR", help: "where --oscore writes credentials.json and a context directory per device, replacing the last run's (default $TMPDIR/xscoap-sim-P; implies --oscore)" },
 	],
 	helpSections: ["exit"],
 	run: runSim,
