@@ -5,9 +5,10 @@
  * during the write) the key holds either the old or the new value. OSCORE keeps its sender
  * sequence high-water marks here (RFC 8613 Appendix B.1.1).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../../modules/coap/store.js";
+import { makeDirectory } from "./mkdir.js";
 
 /** Keys are file names: 1..64 characters of A-Z a-z 0-9 . _ - (no leading dot). */
 const KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
@@ -18,7 +19,7 @@ export class FileStore implements Store {
 	/** @param dir created (with parents) when missing */
 	constructor(dir: string) {
 		if (typeof dir !== "string" || dir === "") throw new TypeError("FileStore needs a directory");
-		mkdirSync(dir, { recursive: true });
+		makeDirectory(dir);
 		this.dir = dir;
 	}
 

@@ -194,6 +194,13 @@ describe("OSCORE credentials files (aiocoap's format)", function () {
 		}
 	});
 
+	it("a --state directory that cannot be made (/proc/x/y on Linux, where Node's recursive mkdir loops forever) is a one-line error, not a hang", async function () {
+		if (process.platform !== "linux") this.skip();
+		const r = await xscoap(["device", "examples/sensor", "--state", "/proc/x/y", "--bind", "127.0.0.1:0"], { timeoutMs: 10000 });
+		assert.equal(r.code, 2, r.stderr);
+		assert.match(r.stderr, /^error: --state \/proc\/x\/y: ENOENT[^\n]*\n$/);
+	});
+
 	it("xscoap device examples/sensor with config.sensor.oscore: provisioned into --state as on the device; the LED needs OSCORE, the sensors do not; a restart without the config keeps the context", async () => {
 		// A copy of the example's manifest whose config.sensor.oscore is the server side of SERVER_SETTINGS.
 		const exampleDir = join(tmp, "dev", "sensor");

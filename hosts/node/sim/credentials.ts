@@ -16,11 +16,12 @@
  * than cleared (it may be somebody's files). Files are readable by the owner only (0600/0700):
  * they hold the Master Secrets.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { DeviceInfo } from "../../../sim/fleet/shard.js";
 import { clientSettingsJson, type DeviceOscoreKeys } from "../../../sim/fleet/oscore.js";
+import { makeDirectory } from "../mkdir.js";
 
 /** The marker file of a directory written here. */
 export const MARKER = ".xscoap-sim";
@@ -47,7 +48,7 @@ export function prepareCredentialsDir(dir: string): string {
 	const abs = resolve(dir);
 	let entries: string[];
 	try {
-		makeDir(abs);
+		makeDirectory(abs, 0o700);
 		entries = readdirSync(abs);
 	} catch (e) {
 		throw new CredentialsDirError(abs + ": " + why(e));
@@ -83,26 +84,6 @@ export function writeFleetCredentials(dir: string, devices: readonly DeviceInfo[
 		return file;
 	} catch (e) {
 		throw new CredentialsDirError(dir + ": cannot write the credentials: " + why(e));
-	}
-}
-
-/**
- * mkdir -p, one level at a time: Node's own `recursive: true` never returns where mkdir keeps
- * failing with ENOENT under an existing parent (/proc/x on Linux: Node 20 loops forever).
- */
-function makeDir(dir: string): void {
-	try {
-		mkdirSync(dir, { mode: 0o700 });
-	} catch (e) {
-		const code = (e as NodeJS.ErrnoException).code;
-		if (code === "EEXIST") {
-			if (!statSync(dir).isDirectory()) throw e;
-			return;
-		}
-		const parent = dirname(dir);
-		if (code !== "ENOENT" || parent === dir) throw e;
-		makeDir(parent);
-		mkdirSync(dir, { mode: 0o700 });
 	}
 }
 
