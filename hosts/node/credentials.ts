@@ -88,6 +88,15 @@ export function loadCredentials(file: string, crypto: OscoreCrypto): Credentials
 		const abs = resolve(dir);
 		let ctx = byDir.get(abs);
 		if (ctx === undefined) {
+			// The directory itself is named with the file and the key that point to it; what is
+			// wrong inside it names settings.json or secret.json and the key there.
+			let isDir: boolean;
+			try {
+				isDir = statSync(abs).isDirectory();
+			} catch {
+				throw new CredentialsError(file + ": " + JSON.stringify(key) + ": \"" + dirKey + "\" " + dir + ": no such OSCORE context directory (relative names are from the current directory, as in aiocoap)");
+			}
+			if (!isDir) throw new CredentialsError(file + ": " + JSON.stringify(key) + ": \"" + dirKey + "\" " + dir + ": not a directory (an OSCORE context's basedir holds settings.json and secret.json)");
 			ctx = loadContextDirectory(dir, crypto, key.startsWith(":") ? key.slice(1) : key);
 			byDir.set(abs, ctx);
 		}

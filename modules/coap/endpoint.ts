@@ -218,6 +218,8 @@ export class Endpoint implements ChangeListener {
 	 * RFC 7252 §8.1: sends a NON request to a multicast group and calls `onResponse` for every
 	 * response from any server until `timeoutMs` (default DEFAULT_LEISURE + ACK_TIMEOUT) has
 	 * passed; resolves with the number of responses. Holds one client exchange slot meanwhile.
+	 * Never protected (Group OSCORE is not implemented): a security context in `options.oscore`,
+	 * or credentials matching the URI, throw RangeError instead of sending in the clear.
 	 */
 	multicast(options: RequestOptions, onResponse: (response: ClientResponse) => void, timeoutMs?: number): Promise<number> {
 		return this.#client.multicast(options, onResponse, timeoutMs);

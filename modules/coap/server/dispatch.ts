@@ -112,12 +112,16 @@ export class Dispatcher {
 				core.dedup.setState(d, DUP_SEEN);
 				// RFC 7959 §2.5, §2.6: a repeated final Block1 block is answered from what its
 				// upload left (block 0 of a kept body, or the recorded reply); a block of a kept
-				// response body can be served again harmlessly.
-				if (this.#blocks.repeatFinal(d, address, port)) return;
-				const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), now);
-				if (kept !== undefined && v.find(OPT_BLOCK1) < 0) {
-					this.#blocks.serveKeptBlock(d, kept, address, port);
-					return;
+				// response body can be served again harmlessly. Not for an OSCORE message: it is
+				// still encrypted here (its outer POST names no resource), and what was kept of a
+				// protected exchange is inner; it gets the 5.03 below.
+				if (core.oscore === null || !hasOscoreOption(v)) {
+					if (this.#blocks.repeatFinal(d, address, port)) return;
+					const kept = core.transfers.find(XFER_SERVING, address, port, requestKey(v, true), now);
+					if (kept !== undefined && v.find(OPT_BLOCK1) < 0) {
+						this.#blocks.serveKeptBlock(d, kept, address, port);
+						return;
+					}
 				}
 				responder.replyNow(d, CODE_SERVICE_UNAVAILABLE, "reply no longer cached", address, port);
 				return;

@@ -2,6 +2,8 @@
 import * as assert from "../../support/assert.js";
 import type { ClientResponse } from "../../../modules/coap/client/response.js";
 import { demoRouter } from "../../../modules/demo/demo.js";
+import { SecurityContext } from "../../../modules/coap/oscore/context.js";
+import { nobleCrypto } from "../../../modules/coap/oscore/noble.js";
 import { CLIENT, CON, NON, PEER, SERVER, SERVER2, World, c, encode, track, valueOf } from "./harness.js";
 
 const GROUP = "224.0.1.187";
@@ -51,6 +53,22 @@ describe("endpoint: multicast (RFC 7252 §8)", () => {
 		const u = track(w.net, client.request({ address: SERVER, path: "/hello" }));
 		await w.net.runUntilIdle();
 		assert.equal(valueOf(u).text(), "hello from " + SERVER);
+		w.close();
+	});
+
+	it("OSCORE is never dropped silently: a context, or credentials matching the group's URI, make multicast() throw (no Group OSCORE); oscore: null sends in the clear", async () => {
+		const w = world();
+		const ctx = new SecurityContext({ masterSecret: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), senderId: Uint8Array.of(1), recipientId: Uint8Array.of(2) }, nobleCrypto);
+		const client = w.endpoint(CLIENT, { port: 0, oscore: { credentials: { ["coap://" + GROUP + "/*"]: ctx } } });
+		const sent = (): number => w.trace.filter((e) => e.kind === "send" && e.fromAddress === CLIENT).length;
+		assert.throws(() => client.multicast({ address: GROUP, path: "/hello", oscore: ctx }, () => undefined, 6000), RangeError);
+		assert.throws(() => client.multicast({ uri: "coap://" + GROUP + "/hello" }, () => undefined, 6000), RangeError);
+		assert.equal(sent(), 0, "nothing went out");
+		assert.equal(client.clientSlotsInUse, 0);
+		const got: ClientResponse[] = [];
+		const t = track(w.net, client.multicast({ uri: "coap://" + GROUP + "/hello", oscore: null }, (r) => got.push(r), 6000));
+		await w.net.runUntilIdle();
+		assert.equal(valueOf(t), 2);
 		w.close();
 	});
 });

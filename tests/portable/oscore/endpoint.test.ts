@@ -475,6 +475,46 @@ describe("oscore/endpoint: block transfers are kept apart by security context", 
 	});
 });
 
+describe("oscore/endpoint: a repeated protected CON whose reply left the dedup ring", () => {
+	it("gets the unprotected 5.03, never a block kept from an unprotected POST of the same peer (the outer POST names no resource)", async () => {
+		const w = new World();
+		const ctx = pair();
+		const router = new Router();
+		let protectedPosts = 0;
+		router.add("/", { post: (_req, res) => res.send(c("2.05"), "k".repeat(2500)) }); // kept for its later blocks (Block2)
+		router.add("/p", { post: (_req, res) => { protectedPosts++; res.send(c("2.04"), "ok"); } });
+		router.add("/g", { get: (_req, res) => res.send(c("2.05"), "g") });
+		// One small reply fits the ring at a time: the next one evicts it.
+		w.endpoint(SERVER, { router, oscore: { contexts: [ctx.server] }, limits: { dedupCacheBytes: 30 } });
+		const engine = new Oscore({ contexts: 1 });
+		const binding = new RequestBinding();
+		const plain = new MessageWriter(new Uint8Array(256));
+		const wire = new MessageWriter(new Uint8Array(256));
+		const view = new MessageView(16);
+		plain.header(CON, c("0.02"), 2, hex("b2"), 0, 1).stringOption(OPT_URI_PATH, "p").payloadText("x");
+		view.parse(plain.buf, plain.finish());
+		const protectedPost = wire.buf.slice(0, engine.protectRequest(view, ctx.client, wire, binding));
+		const peer = w.peer();
+		peer.send(encode({ type: CON, code: c("0.02"), mid: 1, token: "b1" })); // unprotected POST to "/": 2,500 bytes kept
+		await w.net.runUntilIdle();
+		assert.equal(peer.messages()[0]!.code, c("2.05"));
+		peer.send(protectedPost);
+		await w.net.runUntilIdle();
+		assert.equal(protectedPosts, 1);
+		peer.send(encode({ type: CON, code: c("0.01"), mid: 3, token: "b3", options: [[OPT_URI_PATH, "g"]] })); // its reply evicts the protected one (records: 4-byte header + reply)
+		await w.net.runUntilIdle();
+		peer.send(protectedPost); // the same MID again: a repeat whose reply is gone
+		await w.net.runUntilIdle();
+		const m = peer.messages()[3]!;
+		assert.equal(m.code, c("5.03"));
+		assert.equal(m.mid, 2);
+		assert.equal(text(m), "reply no longer cached");
+		assert.equal(opt(m, OPT_OSCORE), undefined, "unprotected");
+		assert.equal(protectedPosts, 1, "not processed again");
+		w.close();
+	});
+});
+
 describe("oscore/endpoint: Appendix B.2 (a context renewed with random ID Contexts)", () => {
 	it("the client starts from a random ID1; the server answers 4.01 with R2; the client derives R2 || R3 and repeats the request by itself; both ends then hold the new context", async () => {
 		const idc = hex("0001");
