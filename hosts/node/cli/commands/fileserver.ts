@@ -10,7 +10,7 @@ import { SERVER_OPTIONS, bindOf, listeningUri, openServer, runUntilSignal } from
 
 export const fileserverCommand: Command = Object.freeze<Command>({
 	names: ["fileserver"],
-	synopsis: "[DIR] [--bind HOST:PORT] [--write]",
+	synopsis: "[DIR] [--bind HOST:PORT] [--write] [--credentials FILE]",
 	summary: "serve the files of DIR (default: the current directory) over CoAP, as aiocoap-fileserver",
 	description:
 		"GET /path/file returns the file (block-wise when large, Content-Format from the extension: .txt 0, .json 50, .cbor 60, .senmlj 110, .senmlc 112, .wlnk 40, .xml 41, .bin 42, .png 23 ...; an ETag from the content, so a GET that names it gets 2.03 Valid). GET /path/dir/ (with the trailing slash) returns the directory as link-format, one link per entry. Observe (RFC 7641) a file or directory to get a notification when it changes (checked every second). With --write, PUT writes a file (2.01 Created or 2.04 Changed, atomically) and DELETE removes one (2.02 Deleted); If-Match and If-None-Match are honoured (4.12 Precondition Failed); without --write they get 4.05 Method Not Allowed.\n\n" +
