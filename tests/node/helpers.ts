@@ -383,3 +383,34 @@ export const CON = 0;
 export const NON = 1;
 export const ACK = 2;
 export const RST = 3;
+
+/** A random base port with room for `span` ports above it (tests run beside other helpers' tests). */
+export function randomBase(span: number): number {
+	return 20000 + Math.floor(Math.random() * (60000 - 20000 - span));
+}
+
+/** Starts `xscoap sim` with `args` on a random free port range; retries when a port of it is taken. */
+export async function startSim(args: string[], span: number, ready: RegExp): Promise<{ child: Child; base: number }> {
+	for (let attempt = 0; ; attempt++) {
+		const base = randomBase(span);
+		const child = new Child(process.execPath, [XSCOAP, "sim", "--base-port", String(base), ...args]);
+		try {
+			await child.waitFor(ready, 45000);
+			return { child, base };
+		} catch (e) {
+			await child.stop();
+			if (attempt < 4 && /in use/.test(child.stderr)) continue;
+			throw e;
+		}
+	}
+}
+
+/** SIGINT to `child` (SIGKILL after `maxMs`); its exit code and how long it took to exit. */
+export async function interrupt(child: Child, maxMs = 10000): Promise<{ code: number | null; ms: number }> {
+	const t0 = performance.now();
+	child.proc.kill("SIGINT");
+	const timer = setTimeout(() => child.proc.kill("SIGKILL"), maxMs);
+	const r = await child.exited;
+	clearTimeout(timer);
+	return { code: r.code, ms: performance.now() - t0 };
+}

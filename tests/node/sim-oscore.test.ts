@@ -15,35 +15,7 @@ import { webcrypto } from "node:crypto";
 import { openEndpoint } from "../../hosts/node/ports.js";
 import { Shard, ShardStartError } from "../../sim/fleet/shard.js";
 import { fleetOscoreKeys } from "../../sim/fleet/oscore.js";
-import { Child, XSCOAP, killAll, xscoap } from "./helpers.js";
-
-function randomBase(span: number): number {
-	return 20000 + Math.floor(Math.random() * (60000 - 20000 - span));
-}
-
-/** Starts `xscoap sim` with `args` on a random free port range (retries when a port is taken). */
-async function startSim(args: string[], span: number, ready: RegExp): Promise<{ child: Child; base: number }> {
-	for (let attempt = 0; ; attempt++) {
-		const base = randomBase(span);
-		const child = new Child(process.execPath, [XSCOAP, "sim", "--base-port", String(base), ...args]);
-		try {
-			await child.waitFor(ready, 45000);
-			return { child, base };
-		} catch (e) {
-			await child.stop();
-			if (attempt < 4 && /in use/.test(child.stderr)) continue;
-			throw e;
-		}
-	}
-}
-
-async function interrupt(child: Child): Promise<number | null> {
-	child.proc.kill("SIGINT");
-	const timer = setTimeout(() => child.proc.kill("SIGKILL"), 10000);
-	const r = await child.exited;
-	clearTimeout(timer);
-	return r.code;
-}
+import { Child, XSCOAP, interrupt, killAll, randomBase, startSim, xscoap } from "./helpers.js";
 
 /** Waits until the live view (one line per change in a pipe) has shown `count` values of every named device. */
 async function liveValues(child: Child, names: string[], count: number): Promise<void> {
@@ -129,7 +101,7 @@ describe("xscoap sim --oscore (a security context per device, the client's crede
 			// The live view: every device's temperature, observed (over OSCORE), several times.
 			await liveValues(child, ["sensor-001", "sensor-002", "sensor-003"], 2);
 
-			assert.equal(await interrupt(child), 0, child.stderr);
+			assert.equal((await interrupt(child)).code, 0, child.stderr);
 			assert.equal(child.stderr, "");
 			assert.ok(existsSync(join(dir, "sensor-001", "sequence.json")), "the client kept its sequence number in the context directory");
 
@@ -149,7 +121,7 @@ describe("xscoap sim --oscore (a security context per device, the client's crede
 				}
 				await liveValues(second.child, ["sensor-001", "sensor-004"], 1);
 			} finally {
-				assert.equal(await interrupt(second.child), 0, second.child.stderr);
+				assert.equal((await interrupt(second.child)).code, 0, second.child.stderr);
 			}
 		} finally {
 			if (child.running) await interrupt(child);

@@ -11,43 +11,12 @@ import { openEndpoint } from "../../hosts/node/ports.js";
 import type { Endpoint } from "../../modules/coap/endpoint.js";
 import type { ClientResponse } from "../../modules/coap/client/response.js";
 import { linkParam, parseLinkFormat, type Link } from "../../modules/coap/rd/links.js";
-import { Child, XSCOAP, killAll, xscoap } from "./helpers.js";
+import { Child, XSCOAP, interrupt, killAll, randomBase, startSim, xscoap } from "./helpers.js";
 
 function links(text: string): Link[] {
 	const l = parseLinkFormat(text);
 	if (typeof l === "string") assert.fail("not link-format: " + l + ": " + text);
 	return l;
-}
-
-/** A random base port with room for `span` ports above it (tests run beside other helpers' tests). */
-function randomBase(span: number): number {
-	return 20000 + Math.floor(Math.random() * (60000 - 20000 - span));
-}
-
-/** Starts `xscoap sim` with `args` on a random free port range; retries when a port of it is taken. */
-async function startSim(args: string[], span: number, ready: RegExp): Promise<{ child: Child; base: number }> {
-	for (let attempt = 0; ; attempt++) {
-		const base = randomBase(span);
-		const child = new Child(process.execPath, [XSCOAP, "sim", "--base-port", String(base), ...args]);
-		try {
-			await child.waitFor(ready, 45000);
-			return { child, base };
-		} catch (e) {
-			await child.stop();
-			if (attempt < 4 && /in use/.test(child.stderr)) continue;
-			throw e;
-		}
-	}
-}
-
-/** Sends SIGINT (Ctrl-C) and waits for the exit. */
-async function interrupt(child: Child, maxMs = 10000): Promise<{ code: number | null; ms: number }> {
-	const t0 = performance.now();
-	child.proc.kill("SIGINT");
-	const timer = setTimeout(() => child.proc.kill("SIGKILL"), maxMs);
-	const r = await child.exited;
-	clearTimeout(timer);
-	return { code: r.code, ms: performance.now() - t0 };
 }
 
 describe("xscoap sim (device fleet simulation)", function () {

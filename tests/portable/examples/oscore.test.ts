@@ -11,14 +11,13 @@ import { ESP32_DEVICE_CONFIG, deviceSettings } from "../../../modules/coap/devic
 import { Endpoint } from "../../../modules/coap/endpoint.js";
 import { CoapError } from "../../../modules/coap/errors.js";
 import type { Ports } from "../../../modules/coap/host.js";
-import type { ClientResponse } from "../../../modules/coap/client/response.js";
-import type { RequestOptions } from "../../../modules/coap/client/options.js";
 import { SecurityContext } from "../../../modules/coap/oscore/context.js";
 import { nobleCrypto } from "../../../modules/coap/oscore/noble.js";
 import { PreferenceStore, type PreferenceBackend } from "../../../modules/coap/store.js";
 import { SENSOR_PORT, SensorApp } from "../../../examples/sensor/app.js";
 import { SimulatedSensors } from "../../../examples/sensor/simulated.js";
 import { OSCORE_SEQUENCE_KEY, OSCORE_STORE_KEY, provisionSensorOscore, sensorOscoreContext, sensorOscoreSettings } from "../../../examples/sensor/oscore.js";
+import { settle } from "./rig.js";
 
 const DEVICE = "10.0.0.2";
 const CLIENT = "10.0.0.1";
@@ -66,25 +65,7 @@ function boot(net: VirtualNetwork, pref: FakePreference, config: unknown) {
 }
 
 /** Sends and runs the network (the sampling timer keeps it busy) until settled. */
-async function send(net: VirtualNetwork, client: Endpoint, o: RequestOptions): Promise<ClientResponse> {
-	let done = false;
-	let result: ClientResponse | undefined;
-	let error: unknown;
-	client.request(o).then(
-		(r) => {
-			done = true;
-			result = r;
-		},
-		(e) => {
-			done = true;
-			error = e;
-		},
-	);
-	await net.runUntil(() => done, 300000);
-	if (!done) throw new Error("no answer within 300 s of virtual time");
-	if (error !== undefined) throw error;
-	return result!;
-}
+const send = settle;
 
 function u(path: string): string {
 	return "coap://" + DEVICE + path;

@@ -40,26 +40,7 @@ export function sensorRig(config: SensorDeviceConfig = {}, board?: SensorBoard):
 	const device = new Endpoint({ ports: ports(net, DEVICE), port: SENSOR_PORT, limits: settings.limits, router: app.router });
 	app.start();
 	const client = new Endpoint({ ports: ports(net, CLIENT) });
-	const send = async (o: RequestOptions): Promise<ClientResponse> => {
-		let done = false;
-		let result: ClientResponse | undefined;
-		let error: unknown;
-		client.request(o).then(
-			(r) => {
-				done = true;
-				result = r;
-			},
-			(e) => {
-				done = true;
-				error = e;
-			},
-		);
-		// The sampling timer never lets the network go idle: run until the request is settled.
-		await net.runUntil(() => done, 300000);
-		if (!done) throw new Error("no answer within 300 s of virtual time");
-		if (error !== undefined) throw error;
-		return result!;
-	};
+	const send = (o: RequestOptions): Promise<ClientResponse> => settle(net, client, o);
 	return {
 		net,
 		app,
@@ -76,4 +57,29 @@ export function sensorRig(config: SensorDeviceConfig = {}, board?: SensorBoard):
 			app.close();
 		},
 	};
+}
+
+/**
+ * Sends `o` from `client` and runs the network until the request is settled (the example's
+ * sampling timer never lets the network go idle). Rejects as the request does, or after 300 s
+ * of virtual time without an answer.
+ */
+export async function settle(net: VirtualNetwork, client: Endpoint, o: RequestOptions): Promise<ClientResponse> {
+	let done = false;
+	let result: ClientResponse | undefined;
+	let error: unknown;
+	client.request(o).then(
+		(r) => {
+			done = true;
+			result = r;
+		},
+		(e) => {
+			done = true;
+			error = e;
+		},
+	);
+	await net.runUntil(() => done, 300000);
+	if (!done) throw new Error("no answer within 300 s of virtual time");
+	if (error !== undefined) throw error;
+	return result!;
 }
