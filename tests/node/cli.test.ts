@@ -52,6 +52,17 @@ describe("xscoap CLI (bin/xscoap.js)", function () {
 			assert.match(r.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
 		});
 
+		it("a reader that goes away (`| head -3`) ends the command quietly with status 0, no EPIPE stack trace", async () => {
+			const file = join(tmp, "random.bin");
+			writeFileSync(file, Buffer.from(Array.from({ length: 20000 }, (_, i) => (i * 7919) & 0xff)));
+			// --pretty on a pipe: a hex dump of about 86 KB, far more than a pipe holds.
+			const q = (a: string): string => "'" + a.replace(/'/g, "'\\''") + "'";
+			const line = [process.execPath, XSCOAP, "post", base + "/echo", "-f", file, "-t", "octet-stream", "--pretty"].map(q).join(" ");
+			const r = await run("bash", ["-c", line + " | head -3 > /dev/null; exit ${PIPESTATUS[0]}"]);
+			assert.equal(r.stderr, "");
+			assert.equal(r.code, 0);
+		});
+
 		it("post /echo --payload TEXT echoes it", async () => {
 			const r = await xscoap(["post", base + "/echo", "--payload", "posted text"]);
 			assert.equal(r.code, 0, r.stderr);

@@ -45,6 +45,11 @@ export interface Command {
 	readonly options: readonly OptionSpec[];
 	/** Extra sections for `xscoap COMMAND --help` (e.g. the content-format names). */
 	readonly helpSections?: readonly ("formats" | "exit")[];
+	/**
+	 * True when the command handles the loss of its stdout reader itself (EPIPE: `| head`
+	 * exited), e.g. to clean up first; otherwise the CLI exits quietly with status 0 then.
+	 */
+	readonly handlesOutputLoss?: boolean;
 	/** Runs the command; resolves to the exit status. Throws UsageError for a bad command line. */
 	run(args: Args): Promise<number>;
 }

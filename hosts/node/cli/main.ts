@@ -38,6 +38,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 			return EXIT_OK;
 		}
 		if (command === undefined) throw new UsageError(args.command === "" ? "missing command" : "unknown command " + args.command);
+		// The reader of stdout went away (`xscoap get ... | head -3`): stop quietly, as a Unix tool
+		// ends on SIGPIPE, instead of an unhandled EPIPE's stack trace.
+		if (command.handlesOutputLoss !== true) {
+			process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+				if (e.code === "EPIPE") process.exit(EXIT_OK);
+				process.stderr.write("error: stdout: " + e.message + "\n");
+				process.exit(EXIT_NO_RESPONSE);
+			});
+		}
 		return await command.run(args);
 	} catch (e) {
 		if (e instanceof UsageError) {

@@ -278,6 +278,7 @@ async function discoverLookups(rdUri: string): Promise<LookupUris> {
 }
 
 export const simCommand: Command = Object.freeze<Command>({
+	handlesOutputLoss: true, // deregisters the devices first (below)
 	names: ["sim"],
 	synopsis: "[--devices N] [--rd URI] [--oscore] [--loss F] ...",
 	summary: "simulate a fleet of sensor devices (examples/sensor) on 127.0.0.1 with a resource directory; npm start runs it",
