@@ -60,7 +60,7 @@ for (let k = 0; k < opt.runs && !failed; k++) {
 	console.log(
 		`seed ${seed}: ${r.sent} datagrams (${s.toServer} to the server, ${s.toClient} to the client, ${s.unmutated} unmutated) in ${secs.toFixed(1)} s ` +
 			`(${Math.round(r.sent / secs)}/s), ${(r.time / 3600000).toFixed(1)} h virtual; server: ${s.serverMalformed} malformed, ${s.serverDuplicates} duplicates, ${s.serverResets} Resets, ` +
-			`at most ${s.maxObservers} observers, ${s.maxTransfers} transfers, ${s.maxServerSlots} slots at once; client: ${s.clientRequests} requests; ${s.checks} plain GETs answered`,
+			`at most ${s.maxObservers} observers, ${s.maxTransfers} transfers, ${s.maxServerSlots} slots at once; OSCORE: ${s.protectedSent} protected requests made (before mutation), ${s.secretServed} served; client: ${s.clientRequests} requests; ${s.checks} plain GETs answered`,
 	);
 	if (r.violation === null && rejection !== null) {
 		r.violation = { index: r.sent, inv: "unhandled-rejection", detail: rejection instanceof Error ? rejection.stack : String(rejection), recent: [] };

@@ -21,6 +21,8 @@ describe("fuzz: mutated datagrams against a server and a client endpoint (issue 
 		assert.ok(s.maxObservers >= 2 && s.maxTransfers >= 1 && s.maxServerSlots >= 1, JSON.stringify(s));
 		assert.ok(s.serverMalformed > 1000 && s.serverDuplicates > 0 && s.serverResets > 0, JSON.stringify(s));
 		assert.ok(s.toClient > 2000 && s.clientRequests > 100, JSON.stringify(s));
+		// OSCORE: protected requests went in, mutated and replayed, and some were served.
+		assert.ok(s.protectedSent > 300 && s.secretServed > 10, JSON.stringify(s));
 	});
 
 	it("mutations: deterministic per seed, and each changes the message", () => {

@@ -4,13 +4,16 @@
 // outstanding (plain, Block1 uploads, an observation, NON) gets responses, notifications, ACKs
 // and Resets from the peer it asked, built from its real tokens and Message IDs. Most datagrams
 // are valid messages mutated (mutate.ts); some go unmutated so that state builds up (transfers,
-// observers, kept bodies, duplicates).
+// observers, kept bodies, duplicates). Some requests to the server are OSCORE-protected (RFC
+// 8613) with a context the server holds, some of those replayed, and most mutated like the
+// rest: the OSCORE option's decoding, the replay window and failed decryption meet bad input.
 //
 // Invariants: nothing escapes an endpoint (the network driver would throw); the server still
 // answers a plain GET (checked every `checkEvery` datagrams and at the end); the client's
 // requests settle with a response or a CoapError; once the fuzzing stops and every timeout has
 // passed, every slot, transfer and observer of both endpoints is free and no timer is armed; and
-// the client completes a request again. Deterministic per seed. Portable: no Node APIs.
+// the client completes a request again, and a protected GET from another context is answered.
+// Deterministic per seed. Portable: no Node APIs.
 import { Endpoint } from "../../../modules/coap/endpoint.js";
 import { CoapError } from "../../../modules/coap/errors.js";
 import type { Observation } from "../../../modules/coap/client/observation.js";
@@ -22,6 +25,12 @@ import { Prng } from "../../../sim/prng.js";
 import { VirtualNetwork, type DatagramEvent } from "../../../sim/index.js";
 import { ACK, CON, NON, RST, encode, type MsgSpec, type OptValue } from "../endpoint/harness.js";
 import { mutate } from "./mutate.js";
+import { SecurityContext } from "../../../modules/coap/oscore/context.js";
+import { nobleCrypto } from "../../../modules/coap/oscore/noble.js";
+import { Oscore } from "../../../modules/coap/oscore/oscore.js";
+import { RequestBinding } from "../../../modules/coap/oscore/binding.js";
+import { MessageView } from "../../../modules/coap/wire/view.js";
+import { MessageWriter } from "../../../modules/coap/wire/writer.js";
 
 const SERVER = "10.0.0.2";
 const PORT = 5683;
@@ -29,6 +38,9 @@ const CLIENT = "10.0.3.2";
 /** The peer the client sends its requests to: the fuzzer answers for it. */
 const FAKE = "10.0.3.1";
 const CHECKER = "10.0.4.1";
+/** A client Endpoint with its own OSCORE context: checks after the fuzzing that protected requests still work. */
+const SECURE = "10.0.4.2";
+const OSCORE_SECRET = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
 const PEER_HOSTS = Object.freeze(["10.0.2.1", "10.0.2.2", "10.0.2.3"]);
 const EXCHANGE_LIFETIME = 247000;
 
@@ -71,6 +83,9 @@ export interface FuzzResult {
 		maxServerSlots: number;
 		serverDuplicates: number;
 		serverResets: number;
+		/** OSCORE-protected requests made for the server (before mutation), and how many of them a `requireOscore` handler served. */
+		protectedSent: number;
+		secretServed: number;
 	};
 }
 
@@ -140,8 +155,16 @@ export class Fuzzer {
 	#clientOutstanding = 0;
 	#observation: Observation | null = null;
 	#bodySeq = 0;
-	readonly stats = { toServer: 0, toClient: 0, unmutated: 0, serverMalformed: 0, serverReceived: 0, clientReceived: 0, clientRequests: 0, checks: 0, maxObservers: 0, maxTransfers: 0, maxServerSlots: 0, serverDuplicates: 0, serverResets: 0 };
+	readonly stats = { toServer: 0, toClient: 0, unmutated: 0, serverMalformed: 0, serverReceived: 0, clientReceived: 0, clientRequests: 0, checks: 0, maxObservers: 0, maxTransfers: 0, maxServerSlots: 0, serverDuplicates: 0, serverResets: 0, protectedSent: 0, secretServed: 0 };
 	readonly #obs: ReturnType<Router["add"]>[] = [];
+	/** The fuzz peers' side of an OSCORE context the server holds, and what protecting takes. */
+	readonly #oscore = new Oscore({ contexts: 1 });
+	readonly #oscoreCtx = new SecurityContext({ masterSecret: OSCORE_SECRET, senderId: new Uint8Array(0), recipientId: Uint8Array.of(1) }, nobleCrypto);
+	readonly #oscoreBinding = new RequestBinding();
+	readonly #oscoreView = new MessageView(16);
+	readonly #oscoreOut = new MessageWriter(new Uint8Array(1152));
+	#lastProtected: Uint8Array | null = null;
+	readonly #secure: Endpoint;
 
 	constructor(options: FuzzOptions) {
 		this.#options = options;
@@ -158,7 +181,15 @@ export class Fuzzer {
 			limits: { blockSize: [1024, 256, 64][(options.seed >>> 0) % 3]! },
 			echo: { amplificationLimit: (options.seed & 1) === 1 },
 			onHandlerError: (e) => this.#fail("handler-error", "a resource handler of the fuzz server threw: " + String(e)),
+			oscore: {
+				contexts: [
+					new SecurityContext({ masterSecret: OSCORE_SECRET, senderId: Uint8Array.of(1), recipientId: new Uint8Array(0) }, nobleCrypto),
+					new SecurityContext({ masterSecret: OSCORE_SECRET, senderId: Uint8Array.of(3), recipientId: Uint8Array.of(2) }, nobleCrypto),
+				],
+			},
 		});
+		const checkCtx = new SecurityContext({ masterSecret: OSCORE_SECRET, senderId: Uint8Array.of(2), recipientId: Uint8Array.of(3) }, nobleCrypto);
+		this.#secure = new Endpoint({ ports: ports(SECURE), port: 0, oscore: { credentials: { ["coap://" + SERVER + "/*"]: checkCtx } } });
 		this.client = new Endpoint({ ports: ports(CLIENT), port: 0 });
 		for (const host of PEER_HOSTS) {
 			for (let i = 0; i < 2; i++) {
@@ -179,6 +210,11 @@ export class Fuzzer {
 		let stored: Uint8Array = Uint8Array.of(0x31);
 		let version = 1;
 		router.add("/hello", { get: (_q, r) => r.send(0x45, "hello") });
+		router.add("/secret", {
+			requireOscore: true,
+			get: (_q, r) => { this.stats.secretServed++; r.send(0x45, "secret"); },
+			put: (q, r) => { this.stats.secretServed++; r.send(0x44, q.payload.slice()); },
+		});
 		router.add("/big", { get: (_q, r) => r.send(0x45, big), fetch: (_q, r) => r.send(0x45, big) });
 		const echo = (q: CoapRequest, r: ResponseBuilder) => r.send(0x44, q.payload.slice());
 		router.add("/echo", { put: echo, post: echo, fetch: echo, patch: echo, ipatch: echo });
@@ -268,12 +304,47 @@ export class Fuzzer {
 		return p;
 	}
 
+	/**
+	 * An OSCORE-protected request (RFC 8613 §8.1) with the fuzz peers' context, or one sent
+	 * before again (a replay, §7.4), sometimes under a new Message ID.
+	 */
+	#protectedMessage(mid: number, token: Uint8Array): Uint8Array {
+		const rng = this.#rng;
+		const last = this.#lastProtected;
+		if (last !== null && rng.nextInt(4) === 0) {
+			const again = last.slice();
+			if (rng.nextInt(2) === 0) {
+				again[2] = mid >> 8;
+				again[3] = mid & 0xff;
+			}
+			return again;
+		}
+		const type = rng.nextInt(5) === 0 ? NON : CON;
+		const u = rng.nextInt(5);
+		let m: MsgSpec;
+		if (u === 0) m = { type, code: 1, mid, token, options: [[11, "secret"]] };
+		else if (u === 1) m = { type, code: 3, mid, token, options: [[11, "secret"]], payload: this.#payload(1 + rng.nextInt(40)) };
+		else if (u === 2) m = { type, code: 1, mid, token, options: [[6, 0], [11, "obs"]] };
+		else if (u === 3) m = { type, code: 1, mid, token, options: [[11, "big"], [23, rng.nextInt(4) * 16 + 2]] };
+		else m = { type, code: 1, mid, token, options: [[11, "hello"]] };
+		const plain = encode(m);
+		const view = this.#oscoreView;
+		if (view.parse(plain, plain.length) < 0) return plain;
+		const n = this.#oscore.protectRequest(view, this.#oscoreCtx, this.#oscoreOut, this.#oscoreBinding);
+		if (n < 0) return plain;
+		const bytes = this.#oscoreOut.buf.slice(0, n);
+		this.#lastProtected = bytes;
+		this.stats.protectedSent++;
+		return bytes;
+	}
+
 	/** A valid request (or ACK/RST/ping) for the server from `peer`. */
 	#serverMessage(): Uint8Array {
 		const rng = this.#rng;
 		const type = rng.nextInt(5) === 0 ? NON : CON;
 		const mid = rng.nextInt(8) === 0 ? this.#mid - rng.nextInt(4) : ++this.#mid;
 		const token = this.#token();
+		if (rng.nextInt(8) === 0) return this.#protectedMessage(mid, token);
 		const path = (p: string): [number, OptValue][] => p.split("/").filter((s) => s.length > 0).map((s): [number, OptValue] => [11, s]);
 		const u = rng.nextInt(20);
 		let m: MsgSpec;
@@ -515,11 +586,20 @@ export class Fuzzer {
 		);
 		await this.#advance(3000);
 		if (!done && this.#violation === null) this.#fail("client-dead", "the client did not complete a request to an ordinary server after the fuzzing");
+		// OSCORE still works: a protected GET of a resource that requires it, from another context.
+		let secret = "";
+		this.#secure.request({ uri: "coap://" + SERVER + "/secret", timeoutMs: 10000 }).then(
+			(r) => { secret = r.code === 0x45 ? r.text() : "code " + r.code; },
+			(e) => { secret = "error " + String(e); },
+		);
+		await this.#advance(3000);
+		if (secret !== "secret" && this.#violation === null) this.#fail("oscore-dead", "a protected GET /secret after the fuzzing got " + (secret === "" ? "no answer" : secret));
 	}
 
 	close(): void {
 		this.server.close();
 		this.client.close();
+		this.#secure.close();
 		for (const p of this.#peers) p.close();
 		this.#fake.close();
 		this.#checker.close();
