@@ -9,25 +9,17 @@
  * remove its registrations within a time bound and close; worker threads end by themselves.
  */
 import { Worker } from "node:worker_threads";
-import type { LinkConditions } from "../impairment.js";
-import type { DeviceOscoreKeys } from "./oscore.js";
 import { Shard, ShardStartError, type DeviceInfo, type ShardConfig, type ShardEvents } from "./shard.js";
 
-export interface FleetOptions {
+/**
+ * The fleet's settings: a shard's (shard.ts `ShardConfig`) for the whole fleet, which the fleet
+ * splits into shards of `devices` over `workers`; `oscore` then holds the keys of every device.
+ */
+export interface FleetOptions extends Omit<ShardConfig, "first" | "count" | "total" | "batchMs"> {
 	readonly devices: number;
 	readonly workers: number;
-	readonly address: string;
-	/** The directory takes basePort; device i (0-based) basePort + 1 + i. */
-	readonly basePort: number;
-	readonly rd: string | null;
-	readonly lifetime: number;
-	readonly conditions: LinkConditions | null;
-	readonly seed: number;
-	readonly observe: boolean;
-	readonly sampleMs: number;
+	/** How long values are collected before a batch goes out, ms (default 100). */
 	readonly batchMs?: number;
-	/** OSCORE keys of every device, in fleet order (oscore.ts), or null/absent for plain CoAP. */
-	readonly oscore?: readonly DeviceOscoreKeys[] | null;
 }
 
 export interface FleetListener {
@@ -156,20 +148,15 @@ export class Fleet {
 		const shards = Math.max(1, Math.min(options.workers, options.devices));
 		const per = Math.ceil(options.devices / shards);
 		for (let s = 0, first = 0; s < shards && first < options.devices; s++, first += per) {
+			const count = Math.min(per, options.devices - first);
+			const { devices: _devices, workers: _workers, ...shared } = options;
 			const config: ShardConfig = {
+				...shared,
 				first,
-				count: Math.min(per, options.devices - first),
+				count,
 				total: options.devices,
-				address: options.address,
-				basePort: options.basePort,
-				rd: options.rd,
-				lifetime: options.lifetime,
-				conditions: options.conditions,
-				seed: options.seed,
-				observe: options.observe,
-				sampleMs: options.sampleMs,
 				batchMs: options.batchMs ?? 100,
-				oscore: options.oscore ? options.oscore.slice(first, first + Math.min(per, options.devices - first)) : null,
+				oscore: options.oscore ? options.oscore.slice(first, first + count) : null,
 			};
 			fleet.#shards.push(options.workers > 1 ? new WorkerShard(config, events) : new LocalShard(config, events));
 		}
