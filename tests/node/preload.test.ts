@@ -276,19 +276,30 @@ describe("README firmware section", function () {
 	});
 });
 
+/** Starts `xscoap device DIR` on an ephemeral loopback port; `port` resolves once it listens. */
+function startDevice(dir: string): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<number | null>; port: Promise<number> } {
+	const child = spawn(process.execPath, [join(ROOT, "bin/xscoap.js"), "device", dir, "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+	let out = "";
+	child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+	const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+	const listening = /listening on coap:\/\/127\.0\.0\.1:(\d+)\//;
+	const port = (async () => {
+		for (let i = 0; i < 100 && !listening.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+		const p = Number(listening.exec(out)?.[1]);
+		assert.ok(p > 0, "started: " + out);
+		return p;
+	})();
+	return { child, output: () => out, exited, port };
+}
+
 describe("xscoap device examples/sensor (the firmware example on the Node host)", function () {
 	this.timeout(20000);
 
 	it("serves the sensors and the LED over real UDP, prints LED changes, exits 0 on SIGTERM", async () => {
-		const child = spawn(process.execPath, [join(ROOT, "bin/xscoap.js"), "device", join(ROOT, "examples/sensor"), "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
-		let out = "";
-		child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-		const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+		const { child, output, exited, port: started } = startDevice(join(ROOT, "examples/sensor"));
 		const client = await openEndpoint({ address: "127.0.0.1" });
 		try {
-			for (let i = 0; i < 100 && !/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-			const port = Number(/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1]);
-			assert.ok(port > 0, "started: " + out);
+			const port = await started;
 			const uri = (path: string) => "coap://127.0.0.1:" + port + path;
 			const t = await client.request({ uri: uri("/sensors/temperature") });
 			assert.equal(t.codeText, "2.05");
@@ -297,8 +308,8 @@ describe("xscoap device examples/sensor (the firmware example on the Node host)"
 			assert.equal((await client.request({ uri: uri("/actuators/led") })).text(), "1");
 			assert.equal((await client.request({ method: "PUT", uri: uri("/actuators/led"), payload: "blink" })).codeText, "4.00");
 			assert.match((await client.request({ uri: uri("/.well-known/core") })).text(), /<\/sensors\/humidity>/);
-			for (let i = 0; i < 40 && out.indexOf("LED on") < 0; i++) await new Promise((r) => setTimeout(r, 25));
-			assert.match(out, /\nLED on\n/);
+			for (let i = 0; i < 40 && output().indexOf("LED on") < 0; i++) await new Promise((r) => setTimeout(r, 25));
+			assert.match(output(), /\nLED on\n/);
 		} finally {
 			client.close();
 			child.kill("SIGTERM");
@@ -315,15 +326,10 @@ describe("xscoap device examples/sensor (the firmware example on the Node host)"
 		m.include = [join(ROOT, "manifest.json")];
 		m.config.sensor = { ...m.config.sensor, sampleMs: 100, maxAge: 1, step: 50 };
 		writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
-		const child = spawn(process.execPath, [join(ROOT, "bin/xscoap.js"), "device", dir, "--bind", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
-		let out = "";
-		child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-		const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+		const { child, exited, port: started } = startDevice(dir);
 		const client = await openEndpoint({ address: "127.0.0.1" });
 		try {
-			for (let i = 0; i < 100 && !/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-			const port = Number(/listening on coap:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1]);
-			assert.ok(port > 0, "started: " + out);
+			const port = await started;
 			const seqs: number[] = [];
 			const obs = client.observe({ uri: "coap://127.0.0.1:" + port + "/sensors/temperature" }, (n) => seqs.push(n.optionUint(6)));
 			// step 50 °C: no change is notified, so every notification after the first is a Max-Age refresh (every 0.9 s).
