@@ -6,6 +6,7 @@ import { oscoreBudget } from "../../../modules/coap/oscore/budget.js";
 import { BINDING_BYTES } from "../../../modules/coap/oscore/binding.js";
 import { MAX_STORE_NAME_LENGTH, PreferenceStore, type PreferenceBackend } from "../../../modules/coap/store.js";
 import { DEFAULT_LIMITS, memoryBudget } from "../../../modules/coap/tuning.js";
+import { FakePreference } from "./rig.js";
 
 describe("device memory budget", () => {
 	it("memoryBudget(DEFAULT_LIMITS) stays under 24 KiB", () => {
@@ -72,19 +73,6 @@ describe("device memory budget", () => {
 		assert.throws(() => deviceSettings({ maxMesageSize: 512 }), /maxMesageSize is not a known setting/);
 	});
 });
-
-/** A Preference-shaped fake that keeps what it is given, as the SDK's does (NVS copies it). */
-class FakePreference implements PreferenceBackend {
-	readonly values: Record<string, string | boolean | number | ArrayBuffer> = {};
-	writes = 0;
-	get(domain: string, key: string): string | boolean | number | ArrayBuffer | undefined {
-		return this.values[domain + "/" + key];
-	}
-	set(domain: string, key: string, value: string | boolean | number | ArrayBuffer): void {
-		this.writes++;
-		this.values[domain + "/" + key] = value;
-	}
-}
 
 describe("PreferenceStore", () => {
 	it("writes a copy of bytes[0, length) and reads it back into the caller's buffer", () => {

@@ -10,36 +10,18 @@ import { VirtualNetwork } from "../../../sim/index.js";
 import { ESP32_DEVICE_CONFIG, deviceSettings } from "../../../modules/coap/device.js";
 import { Endpoint } from "../../../modules/coap/endpoint.js";
 import { CoapError } from "../../../modules/coap/errors.js";
-import type { Ports } from "../../../modules/coap/host.js";
 import { SecurityContext } from "../../../modules/coap/oscore/context.js";
 import { nobleCrypto } from "../../../modules/coap/oscore/noble.js";
-import { PreferenceStore, type PreferenceBackend } from "../../../modules/coap/store.js";
+import { PreferenceStore } from "../../../modules/coap/store.js";
 import { SENSOR_PORT, SensorApp } from "../../../examples/sensor/app.js";
 import { SimulatedSensors } from "../../../examples/sensor/simulated.js";
 import { OSCORE_SEQUENCE_KEY, OSCORE_STORE_KEY, provisionSensorOscore, sensorOscoreContext, sensorOscoreSettings } from "../../../examples/sensor/oscore.js";
-import { settle } from "./rig.js";
+import { FakePreference, ports, settle } from "./rig.js";
 
 const DEVICE = "10.0.0.2";
 const CLIENT = "10.0.0.1";
 /** The device's side, as in a manifest's config.sensor.oscore. */
 const CONFIG = { "secret_hex": "0102030405060708090a0b0c0d0e0f10", "salt_hex": "9e7ca92223786340", "sender-id_hex": "01", "recipient-id_ascii": "" };
-
-/** Moddable's Preference, as far as PreferenceStore uses it: values by domain and key. */
-class FakePreference implements PreferenceBackend {
-	readonly values: Record<string, string | boolean | number | ArrayBuffer> = {};
-	writes = 0;
-	get(domain: string, key: string): string | boolean | number | ArrayBuffer | undefined {
-		return this.values[domain + "/" + key];
-	}
-	set(domain: string, key: string, value: string | boolean | number | ArrayBuffer): void {
-		this.writes++;
-		this.values[domain + "/" + key] = value;
-	}
-}
-
-function ports(net: VirtualNetwork, host: string): Ports {
-	return { udp: net.udpClass(host), clock: net.clock, random: net.random(host) };
-}
 
 /** The client's side of CONFIG (or of another secret). */
 function clientContext(secret = CONFIG.secret_hex): SecurityContext {

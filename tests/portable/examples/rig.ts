@@ -1,6 +1,7 @@
 // The sensor example's device on the virtual network, for the example's tests: the app
 // (sampling started) served by an endpoint with the ESP32 limits of config.coap, and a client.
 import { VirtualNetwork } from "../../../sim/index.js";
+import type { PreferenceBackend } from "../../../modules/coap/store.js";
 import { ESP32_DEVICE_CONFIG, deviceSettings } from "../../../modules/coap/device.js";
 import { Endpoint } from "../../../modules/coap/endpoint.js";
 import type { Ports } from "../../../modules/coap/host.js";
@@ -12,7 +13,7 @@ import { SimulatedSensors } from "../../../examples/sensor/simulated.js";
 export const DEVICE = "10.0.0.2";
 export const CLIENT = "10.0.0.1";
 
-function ports(net: VirtualNetwork, host: string): Ports {
+export function ports(net: VirtualNetwork, host: string): Ports {
 	return { udp: net.udpClass(host), clock: net.clock, random: net.random(host) };
 }
 
@@ -82,4 +83,17 @@ export async function settle(net: VirtualNetwork, client: Endpoint, o: RequestOp
 	if (!done) throw new Error("no answer within 300 s of virtual time");
 	if (error !== undefined) throw error;
 	return result!;
+}
+
+/** Moddable's Preference as far as PreferenceStore uses it: keeps what it is given, as the SDK's does (NVS copies it). */
+export class FakePreference implements PreferenceBackend {
+	readonly values: Record<string, string | boolean | number | ArrayBuffer> = {};
+	writes = 0;
+	get(domain: string, key: string): string | boolean | number | ArrayBuffer | undefined {
+		return this.values[domain + "/" + key];
+	}
+	set(domain: string, key: string, value: string | boolean | number | ArrayBuffer): void {
+		this.writes++;
+		this.values[domain + "/" + key] = value;
+	}
 }
