@@ -341,29 +341,13 @@ const TESTS: readonly Test[] = Object.freeze([
 	},
 	// 13: a wrong Sender Key (the Sender ID and sequence number are A's: only decryption fails).
 	async (o, t) => {
-		const saved = o.a.sender;
-		o.a.sender = o.crypto.aead(frobbed());
-		let r: ClientResponse | CoapError;
-		try {
-			r = await send(o, { ...target(o, "/oscore/hello/1"), oscore: o.a });
-		} finally {
-			o.a.sender.wipe();
-			o.a.sender = saved;
-		}
+		const r = await withWrongKey(o, "sender");
 		const res = unprotectedError(t, r, [CODE_BAD_REQUEST], "4.00: decryption failed");
 		if (res !== null) t.note("payload: " + JSON.stringify(res.text()) + " (optional; the specification suggests \"Decryption failed\")");
 	},
 	// 14: a wrong Recipient Key: the server answers, the client cannot verify.
 	async (o, t) => {
-		const saved = o.a.recipient;
-		o.a.recipient = o.crypto.aead(frobbed());
-		let r: ClientResponse | CoapError;
-		try {
-			r = await send(o, { ...target(o, "/oscore/hello/1"), oscore: o.a });
-		} finally {
-			o.a.recipient.wipe();
-			o.a.recipient = saved;
-		}
+		const r = await withWrongKey(o, "recipient");
 		const got = o.wire.messages(false).pop();
 		t.check("the server answered protected (2.04 with an OSCORE option)", got !== undefined && got.code === CODE_CHANGED && oscoreOption(got) !== null, got === undefined ? "nothing came" : outerText(got));
 		const cause = r instanceof CoapError ? (r.cause as OscoreFailure | undefined) : undefined;
@@ -416,6 +400,18 @@ function frobbed(): Uint8Array {
 	const k = new Uint8Array(16);
 	for (let i = 0; i < 16; i++) k[i] = 0xa5 ^ i;
 	return k;
+}
+
+/** GET /oscore/hello/1 with context A whose Sender or Recipient Key is replaced by frobbed() for this one request. */
+async function withWrongKey(o: PlugtestClientOptions, which: "sender" | "recipient"): Promise<ClientResponse | CoapError> {
+	const saved = o.a[which];
+	o.a[which] = o.crypto.aead(frobbed());
+	try {
+		return await send(o, { ...target(o, "/oscore/hello/1"), oscore: o.a });
+	} finally {
+		o.a[which].wipe();
+		o.a[which] = saved;
+	}
 }
 
 async function hello1(o: PlugtestClientOptions, t: Checks, ctx: SecurityContext, kidContext: boolean): Promise<void> {
