@@ -148,14 +148,11 @@ export class Client {
 			if (e instanceof CoapError) return Promise.reject(e); // as request(): a bad URI rejects
 			throw e;
 		}
-		// Group OSCORE (not implemented) would protect group requests; a request that the
-		// caller or the credentials want protected is refused rather than sent in the clear.
-		if (options.oscore != null) throw new RangeError("oscore: OSCORE for multicast requests (Group OSCORE) is not supported; pass oscore: null to send unprotected");
-		const layer = this.#core.oscore;
-		if (options.oscore === undefined && layer !== null && layer.credentials.size > 0 && layer.credentials.find(requestUri(r), r.port === 5683 ? requestUri(r, true) : "") !== null) {
-			throw new RangeError("oscore: the credentials protect " + requestUri(r) + ", and OSCORE for multicast requests (Group OSCORE) is not supported; pass oscore: null to send unprotected");
+		// Group OSCORE (not implemented) would protect group requests: a request that the caller
+		// or the credentials want protected is refused rather than sent in the clear.
+		if (this.#security(r, options).security !== null) {
+			throw new RangeError("oscore: " + (options.oscore != null ? "a security context was given" : "the credentials protect " + requestUri(r)) + ", and OSCORE for multicast requests (Group OSCORE) is not supported; pass oscore: null to send unprotected");
 		}
-		r.security = null;
 		return new Promise<number>((resolve) => {
 			const slot = this.#exchanges.begin(r, null, null, null);
 			slot.onMulticastResponse = onResponse;
